@@ -49,8 +49,10 @@ const (
 	ReplaceUnknown ReplaceSource = "unknown"
 )
 
-// ReplaceWidth is the width of the stored replace field in bytes: 1 for
-// mainline's bool replace, 4 for the proposed unsigned int replace_set.
+// ReplaceWidth is the width of the kernel's replace field in bytes: 1 for
+// mainline's bool replace, 4 for the proposed unsigned int replace_set. A
+// module parameter copied into bool replace has width 1 whatever the
+// parameter's own type.
 type ReplaceWidth int
 
 // Replace is a module's replace mode as found in the file.
@@ -60,8 +62,8 @@ type Replace struct {
 	// Value is 0 or 1 for bool replace, or the replace_set number when Width
 	// is 4.
 	Value uint32
-	// Width is the size of the store or data field the value came from, in
-	// bytes; 0 when unknown.
+	// Width is the size of the kernel field the value is stored in; 0 when
+	// unknown or when the kernel has no replace field (before 5.1).
 	Width  ReplaceWidth
 	Source ReplaceSource
 	// Detail describes the evidence, for example the instruction and its
@@ -298,7 +300,10 @@ type Module struct {
 	Livepatch bool
 	Producer  Producer
 	Replace   Replace
-	Objects   []Object
+	// ObjsNull is set for a hand-written patch whose objs pointer is NULL,
+	// which klp_enable_patch rejects with -EINVAL.
+	ObjsNull bool
+	Objects  []Object
 	// States are the klp_state entries of a hand-written patch. kpatch-build
 	// and klp-build never set states.
 	States []State

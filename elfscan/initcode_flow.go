@@ -1,0 +1,628 @@
+package elfscan
+
+import (
+	"debug/elf"
+	"errors"
+	"sort"
+	"strconv"
+
+	"github.com/klpcheck/klpcheck/livepatch"
+)
+
+// The init function is interpreted abstractly. Each architecture decoder
+// turns an instruction into a few effects on registers and memory (copy,
+// constant, load, store, call and so on), and a forward data-flow pass over
+// all paths computes, for every instruction, what is certain on entry:
+// which registers hold a kmalloc result, a constant or the address of a
+// module variable, and which module variables or stack slots hold a kmalloc
+// result. At a join only the facts that agree on every incoming path are
+// kept, so a fact used later holds on every path that reaches its use.
+
+// reg is a register number in an architecture decoder's own numbering.
+type reg int16
+
+const noReg reg = -1
+
+type valueKind uint8
+
+const (
+	valueUnknown valueKind = iota
+	// valueAlloc is a pointer returned by the kmalloc call at section offset
+	// n.
+	valueAlloc
+	// valueConst is the integer n.
+	valueConst
+	// valueAddr is the address addr of a module variable.
+	valueAddr
+	// valueHigh is the upper part of the address addr, as left by arm64
+	// adrp, ppc64 addis @ha, riscv64 auipc or loongarch64 pcalau12i. An
+	// instruction whose relocation supplies the low part of the same address
+	// completes it.
+	valueHigh
+)
+
+// symAddr is an address relative to a symbol: its name, or a section name
+// for a section symbol, or a stack register for a stack slot.
+type symAddr struct {
+	key string
+	off int64
+}
+
+type value struct {
+	kind valueKind
+	n    uint64
+	addr symAddr
+}
+
+// state is what is certain at one instruction. Registers and memory slots
+// that are absent hold unknown values.
+type state struct {
+	regs map[reg]value
+	mem  map[symAddr]value
+}
+
+func newState() *state {
+	return &state{regs: map[reg]value{}, mem: map[symAddr]value{}}
+}
+
+func (s *state) clone() *state {
+	c := &state{regs: make(map[reg]value, len(s.regs)), mem: make(map[symAddr]value, len(s.mem))}
+	for r, v := range s.regs {
+		c.regs[r] = v
+	}
+	for a, v := range s.mem {
+		c.mem[a] = v
+	}
+	return c
+}
+
+// meet returns the facts that old and incoming share, and whether the
+// result differs from old. A nil old is an instruction not yet reached.
+func meet(old, incoming *state) (*state, bool) {
+	if old == nil {
+		return incoming.clone(), true
+	}
+	changed := false
+	merged := old.clone()
+	for r, v := range merged.regs {
+		if w, ok := incoming.regs[r]; !ok || w != v {
+			delete(merged.regs, r)
+			changed = true
+		}
+	}
+	for a, v := range merged.mem {
+		if w, ok := incoming.mem[a]; !ok || w != v {
+			delete(merged.mem, a)
+			changed = true
+		}
+	}
+	return merged, changed
+}
+
+type effectKind uint8
+
+const (
+	// effClobber: dst becomes unknown.
+	effClobber effectKind = iota
+	// effCopy: dst = src.
+	effCopy
+	// effConst: dst = n.
+	effConst
+	// effAddr: dst = address sym.
+	effAddr
+	// effHigh: dst = upper part of address sym.
+	effHigh
+	// effLow: dst = address sym when src holds its upper part.
+	effLow
+	// effAddImm: dst = src + n, kept for constants and addresses only.
+	effAddImm
+	// effLoad: dst = the width-byte value at mem.
+	effLoad
+	// effStore: the width bytes at mem = src, or n when imm is set.
+	effStore
+	// effCall: a call of target; a tail call when tail is set.
+	effCall
+)
+
+type effect struct {
+	kind     effectKind
+	dst, src reg
+	n        uint64
+	imm      bool
+	sym      symAddr
+	mem      memRef
+	width    int
+	target   string
+	tail     bool
+}
+
+// memRef is a memory operand.
+type memRef struct {
+	base reg
+	disp int64
+	// indexed is set when an index register takes part in the address,
+	// which the analysis does not follow.
+	indexed bool
+	// abs is the complete address when a relocation supplies it (x86-64
+	// rip-relative or absolute operands, s390x lgrl and stgrl).
+	abs *symAddr
+	// low is the address whose lower part a relocation supplies; base must
+	// hold its upper part.
+	low *symAddr
+}
+
+// instr is one decoded instruction.
+type instr struct {
+	at, size uint64
+	text     string
+	effects  []effect
+	// next is set when execution may continue with the following
+	// instruction.
+	next bool
+	// targets are the section offsets of direct branches.
+	targets []uint64
+	// ok is false for bytes that do not decode.
+	ok bool
+}
+
+// archModel describes an architecture to the interpreter.
+type archModel struct {
+	name string
+	// returnReg holds a call's result and argReg its first argument.
+	returnReg, argReg reg
+	// callerSaved registers are unknown after a call.
+	callerSaved []reg
+	// stackRegs are the stack and frame pointers. Stores relative to them
+	// are spill slots.
+	stackRegs []reg
+	regName   func(reg) string
+	decode    func(c *codeView, at uint64) instr
+}
+
+// archModelFor returns the model for an architecture, or nil when klpcheck
+// cannot interpret its code.
+func archModelFor(arch livepatch.Arch) *archModel {
+	switch arch.Machine {
+	case elf.EM_X86_64:
+		return x86ArchModel
+	case elf.EM_AARCH64:
+		return arm64ArchModel
+	}
+	return nil
+}
+
+// codeView gives decoders access to the function's bytes, relocations and
+// symbols.
+type codeView struct {
+	fn initFunction
+}
+
+// bytesAt returns the code from section offset at to the end of the
+// function.
+func (c *codeView) bytesAt(at uint64) []byte {
+	if at < c.fn.start || at-c.fn.start >= uint64(len(c.fn.code)) {
+		return nil
+	}
+	return c.fn.code[at-c.fn.start:]
+}
+
+func (c *codeView) inside(at uint64) bool {
+	return at >= c.fn.start && at-c.fn.start < uint64(len(c.fn.code))
+}
+
+// relocsIn returns the relocations at section offsets [lo, hi).
+func (c *codeView) relocsIn(lo, hi uint64) []codeReloc {
+	rs := c.fn.relocs
+	i := sort.Search(len(rs), func(i int) bool { return rs[i].offset >= lo })
+	j := i
+	for j < len(rs) && rs[j].offset < hi {
+		j++
+	}
+	return rs[i:j]
+}
+
+// symbolKey names the symbol of a relocation for use in a symAddr. A
+// section symbol without its section name cannot be keyed.
+func symbolKey(r codeReloc) (string, bool) {
+	switch {
+	case r.symbol != "":
+		return r.symbol, true
+	case r.section != "":
+		return "section " + r.section, true
+	}
+	return "", false
+}
+
+// relocAddr returns the address a relocation refers to, offset by extra
+// bytes, or nil when its symbol cannot be keyed.
+func relocAddr(r codeReloc, extra int64) *symAddr {
+	key, ok := symbolKey(r)
+	if !ok {
+		return nil
+	}
+	return &symAddr{key: key, off: r.addend + extra}
+}
+
+// callTarget names the function a call relocation refers to. target is the
+// section offset the call reaches when the symbol is a section symbol.
+func (c *codeView) callTarget(r codeReloc, target int64) string {
+	if r.symbol != "" {
+		return r.symbol
+	}
+	if r.section == "" || target < 0 {
+		return ""
+	}
+	return c.symbolAt(r.section, uint64(target))
+}
+
+// localCallTarget names the function that a call without a relocation
+// reaches in the function's own section.
+func (c *codeView) localCallTarget(target uint64) string {
+	if c.inside(target) {
+		return ""
+	}
+	return c.symbolAt(c.fn.section, target)
+}
+
+func (c *codeView) symbolAt(section string, value uint64) string {
+	for _, s := range c.fn.symbols {
+		if s.section == section && s.value == value {
+			return s.name
+		}
+	}
+	return ""
+}
+
+// maxSteps bounds the data-flow iteration. Each instruction's state can
+// only lose facts, so the pass ends anyway; the bound keeps crafted input
+// from taking long.
+const maxSteps = 1 << 20
+
+type analysis struct {
+	view        codeView
+	model       *archModel
+	fieldOffset uint64
+	instrs      map[uint64]*instr
+	in          map[uint64]*state
+}
+
+func analyseInitFunction(fn initFunction, model *archModel, fieldOffset uint64) (*initFacts, error) {
+	if len(fn.code) == 0 {
+		return nil, errors.New("init function is empty")
+	}
+	a := &analysis{
+		view:        codeView{fn: fn},
+		model:       model,
+		fieldOffset: fieldOffset,
+		instrs:      map[uint64]*instr{},
+		in:          map[uint64]*state{},
+	}
+
+	if err := a.solve(); err != nil {
+		return nil, err
+	}
+
+	facts := &initFacts{section: fn.section}
+	a.observe(facts)
+	a.scanUnreached(facts)
+	facts.sortFacts()
+	return facts, nil
+}
+
+func (a *analysis) instrAt(at uint64) *instr {
+	if in, ok := a.instrs[at]; ok {
+		return in
+	}
+	in := a.model.decode(&a.view, at)
+	if in.size == 0 {
+		in.ok = false
+	}
+	a.instrs[at] = &in
+	return &in
+}
+
+// successors returns where execution goes after in, inside the function.
+// Branches that leave the function end the path, like returns.
+func (a *analysis) successors(in *instr) []uint64 {
+	var next []uint64
+	if in.next && a.view.inside(in.at+in.size) {
+		next = append(next, in.at+in.size)
+	}
+	for _, t := range in.targets {
+		if a.view.inside(t) {
+			next = append(next, t)
+		}
+	}
+	return next
+}
+
+// solve runs the data-flow pass to its fixed point.
+func (a *analysis) solve() error {
+	entry := a.view.fn.start
+	a.in[entry] = newState()
+	work := []uint64{entry}
+	queued := map[uint64]bool{entry: true}
+
+	for steps := 0; len(work) > 0; steps++ {
+		if steps > maxSteps {
+			return errors.New("init function is too complex to follow")
+		}
+		at := work[len(work)-1]
+		work = work[:len(work)-1]
+		queued[at] = false
+
+		in := a.instrAt(at)
+		if !in.ok {
+			continue
+		}
+		out := a.transfer(in, a.in[at], nil)
+		for _, succ := range a.successors(in) {
+			merged, changed := meet(a.in[succ], out)
+			if !changed {
+				continue
+			}
+			a.in[succ] = merged
+			if !queued[succ] {
+				queued[succ] = true
+				work = append(work, succ)
+			}
+		}
+	}
+	return nil
+}
+
+// observe replays every reached instruction with its final entry state and
+// records the stores and calls that decide replace.
+func (a *analysis) observe(facts *initFacts) {
+	reached := make([]uint64, 0, len(a.in))
+	for at := range a.in {
+		reached = append(reached, at)
+	}
+	sort.Slice(reached, func(i, j int) bool { return reached[i] < reached[j] })
+
+	for _, at := range reached {
+		in := a.instrAt(at)
+		if in.ok {
+			a.transfer(in, a.in[at], facts)
+		}
+	}
+}
+
+// scanUnreached decodes the function linearly and looks at the
+// instructions the data-flow pass never reached, such as the targets of a
+// jump table. A call of klp_enable_patch or a field-sized store at the
+// field offset there could change the result, so they are recorded as
+// untraced.
+func (a *analysis) scanUnreached(facts *initFacts) {
+	at := a.view.fn.start
+	for a.view.inside(at) {
+		in := a.instrAt(at)
+		size := in.size
+		if size == 0 {
+			size = 1
+		}
+		if _, reached := a.in[at]; !reached && in.ok {
+			for _, e := range in.effects {
+				switch {
+				case e.kind == effCall && e.target == enableFunction:
+					facts.enables = append(facts.enables, enableCall{at: at, text: in.text})
+				case e.kind == effStore && !e.mem.indexed && e.mem.disp == int64(a.fieldOffset) && (e.width == 1 || e.width == 4):
+					facts.untrackedStores = append(facts.untrackedStores, fieldStore{at: at, text: in.text, disp: e.mem.disp, width: e.width})
+				}
+			}
+		}
+		at += size
+	}
+}
+
+func (a *analysis) isStackReg(r reg) bool {
+	for _, s := range a.model.stackRegs {
+		if s == r {
+			return true
+		}
+	}
+	return false
+}
+
+func stackKey(r reg) string {
+	return "\x00stack " + strconv.Itoa(int(r))
+}
+
+// setReg writes a register. Writing a stack register moves the frame, so
+// the spill slots relative to it are dropped.
+func (a *analysis) setReg(st *state, r reg, v value) {
+	if r == noReg {
+		return
+	}
+	if v.kind == valueUnknown {
+		delete(st.regs, r)
+	} else {
+		st.regs[r] = v
+	}
+	if a.isStackReg(r) {
+		key := stackKey(r)
+		for slot := range st.mem {
+			if slot.key == key {
+				delete(st.mem, slot)
+			}
+		}
+	}
+}
+
+type placeKind uint8
+
+const (
+	placeUnknown placeKind = iota
+	placeSlot              // a module variable or a stack slot
+	placeAlloc             // an offset inside a kmalloc result
+)
+
+type place struct {
+	kind placeKind
+	slot symAddr
+	site uint64
+	disp int64
+}
+
+// resolve finds where a memory operand points.
+func (a *analysis) resolve(st *state, m memRef) place {
+	if m.indexed {
+		return place{}
+	}
+	if m.abs != nil {
+		return place{kind: placeSlot, slot: *m.abs}
+	}
+	if m.base == noReg {
+		return place{}
+	}
+	base := st.regs[m.base]
+	if m.low != nil {
+		if base.kind == valueHigh && base.addr == *m.low {
+			return place{kind: placeSlot, slot: symAddr{key: m.low.key, off: m.low.off + m.disp}}
+		}
+		return place{}
+	}
+	switch {
+	case base.kind == valueAlloc:
+		return place{kind: placeAlloc, site: base.n, disp: m.disp}
+	case base.kind == valueAddr:
+		return place{kind: placeSlot, slot: symAddr{key: base.addr.key, off: base.addr.off + m.disp}}
+	case a.isStackReg(m.base):
+		return place{kind: placeSlot, slot: symAddr{key: stackKey(m.base), off: m.disp}}
+	}
+	return place{}
+}
+
+// transfer applies an instruction's effects to a copy of st. With facts
+// set it also records the observations.
+func (a *analysis) transfer(in *instr, st *state, facts *initFacts) *state {
+	out := st.clone()
+	for _, e := range in.effects {
+		a.apply(out, in, e, facts)
+	}
+	return out
+}
+
+func (a *analysis) apply(st *state, in *instr, e effect, facts *initFacts) {
+	switch e.kind {
+	case effClobber:
+		a.setReg(st, e.dst, value{})
+
+	case effCopy:
+		a.setReg(st, e.dst, st.regs[e.src])
+
+	case effConst:
+		a.setReg(st, e.dst, value{kind: valueConst, n: e.n})
+
+	case effAddr:
+		a.setReg(st, e.dst, value{kind: valueAddr, addr: e.sym})
+
+	case effHigh:
+		a.setReg(st, e.dst, value{kind: valueHigh, addr: e.sym})
+
+	case effLow:
+		src := st.regs[e.src]
+		if src.kind == valueHigh && src.addr == e.sym {
+			a.setReg(st, e.dst, value{kind: valueAddr, addr: e.sym})
+		} else {
+			a.setReg(st, e.dst, value{})
+		}
+
+	case effAddImm:
+		src := st.regs[e.src]
+		switch src.kind {
+		case valueConst:
+			a.setReg(st, e.dst, value{kind: valueConst, n: src.n + e.n})
+		case valueAddr:
+			a.setReg(st, e.dst, value{kind: valueAddr, addr: symAddr{key: src.addr.key, off: src.addr.off + int64(e.n)}})
+		default:
+			a.setReg(st, e.dst, value{})
+		}
+
+	case effLoad:
+		p := a.resolve(st, e.mem)
+		v := value{}
+		if p.kind == placeSlot && e.width == 8 {
+			v = st.mem[p.slot]
+		}
+		a.setReg(st, e.dst, v)
+
+	case effStore:
+		a.applyStore(st, in, e, facts)
+
+	case effCall:
+		a.applyCall(st, in, e, facts)
+	}
+}
+
+func (a *analysis) applyStore(st *state, in *instr, e effect, facts *initFacts) {
+	p := a.resolve(st, e.mem)
+
+	stored := value{kind: valueConst, n: e.n}
+	source := ""
+	if !e.imm {
+		stored = st.regs[e.src]
+		source = a.model.regName(e.src)
+	}
+	known := stored.kind == valueConst
+	truncated := stored.n
+	if e.width > 0 && e.width < 8 {
+		truncated &= 1<<(8*e.width) - 1
+	}
+
+	switch p.kind {
+	case placeSlot:
+		// Drop every slot the store overlaps, then keep a whole pointer.
+		for slot := range st.mem {
+			if slot.key == p.slot.key && slot.off < p.slot.off+int64(e.width) && p.slot.off < slot.off+8 {
+				delete(st.mem, slot)
+			}
+		}
+		if e.width == 8 && stored.kind != valueUnknown {
+			st.mem[p.slot] = stored
+		}
+
+	case placeAlloc:
+		field := int64(a.fieldOffset)
+		if facts != nil && p.disp < field+4 && field < p.disp+int64(e.width) {
+			facts.fieldStores = append(facts.fieldStores, fieldStore{
+				site: p.site, at: in.at, text: in.text, disp: p.disp, width: e.width,
+				known: known, value: truncated, source: source,
+			})
+		}
+
+	case placeUnknown:
+		if facts != nil && !e.mem.indexed && e.mem.base != noReg && !a.isStackReg(e.mem.base) &&
+			e.mem.disp == int64(a.fieldOffset) && (e.width == 1 || e.width == 4) {
+			facts.untrackedStores = append(facts.untrackedStores, fieldStore{
+				at: in.at, text: in.text, disp: e.mem.disp, width: e.width,
+				known: known, value: truncated, source: source,
+			})
+		}
+	}
+}
+
+func (a *analysis) applyCall(st *state, in *instr, e effect, facts *initFacts) {
+	if facts != nil {
+		arg := st.regs[a.model.argReg]
+		switch {
+		case e.target == enableFunction:
+			facts.enables = append(facts.enables, enableCall{at: in.at, text: in.text, arg: arg, reach: true})
+		case arg.kind == valueAlloc && baseFunctionName(e.target) != freeFunction && !isKmalloc(e.target):
+			callee := e.target
+			if callee == "" {
+				callee = "an unnamed function"
+			}
+			facts.handOffs = append(facts.handOffs, handOff{site: arg.n, at: in.at, callee: callee})
+		}
+	}
+
+	for _, r := range a.model.callerSaved {
+		a.setReg(st, r, value{})
+	}
+	result := value{}
+	if isKmalloc(e.target) {
+		result = value{kind: valueAlloc, n: in.at}
+	}
+	a.setReg(st, a.model.returnReg, result)
+}
