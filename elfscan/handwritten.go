@@ -55,8 +55,8 @@ func findStaticPatches(mf *moduleFile) ([]patchCandidate, error) {
 // taken; code that passes it to klp_enable_patch breaks a tie.
 func readHandWritten(mf *moduleFile, m *livepatch.Module, candidates []patchCandidate) error {
 	var (
-		good    []*livepatch.Module
-		goodLoc []patchCandidate
+		good     []*livepatch.Module
+		goodLoc  []patchCandidate
 		firstErr error
 	)
 	for _, c := range candidates {

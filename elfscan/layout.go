@@ -17,7 +17,7 @@ const (
 	patchObjsOffset   = 8
 	patchStatesOffset = 16
 	// The replace byte moved from +16 to +24 when states were added in 5.5.
-	patchReplaceOffset     = 24
+	patchReplaceOffset      = 24
 	patchReplaceOffsetPre55 = 16
 
 	objNameOffset      = 0
