@@ -20,6 +20,9 @@ const maxStringLen = 64 << 10
 // relaSize is sizeof(Elf64_Rela).
 const relaSize = 24
 
+// elf64HeaderSize is sizeof(Elf64_Ehdr).
+const elf64HeaderSize = 64
+
 // moduleFile is one ELF module being read. Section data, symbols and
 // relocations are loaded on first use and kept for the later steps.
 type moduleFile struct {
@@ -71,6 +74,17 @@ var abs64Types = map[elf.Machine]uint32{
 // the file is a 64-bit relocatable object for a supported machine.
 func newModuleFile(r io.ReaderAt, size int64) (mf *moduleFile, err error) {
 	defer recoverTo(&err, "read ELF header")
+
+	// debug/elf reports a short or foreign file as a bare EOF or a byte
+	// dump of the magic, so both cases are checked here first.
+	var ident [elf.EI_NIDENT]byte
+	n, _ := r.ReadAt(ident[:4], 0)
+	if n < 4 || string(ident[:4]) != elf.ELFMAG {
+		return nil, fmt.Errorf("read ELF header: not an ELF file (starts with %q)", ident[:n])
+	}
+	if size < elf64HeaderSize {
+		return nil, fmt.Errorf("read ELF header: file is %d bytes, too short for an ELF64 header (%d bytes)", size, elf64HeaderSize)
+	}
 
 	f, err := elf.NewFile(r)
 	if err != nil {
