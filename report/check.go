@@ -1,0 +1,90 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/klpcheck/klpcheck/conflict"
+)
+
+// FormatSARIF is SARIF 2.1.0, for GitHub code scanning and other SARIF
+// viewers. Only klpcheck check writes it.
+const FormatSARIF Format = "sarif"
+
+// Check is the input of the check renderers: the outcome of simulating a
+// plan and what happened to each input file.
+type Check struct {
+	// Result is the simulation outcome. Its findings are rendered in the
+	// order given, which package conflict has already sorted.
+	Result conflict.Result
+	// Skipped lists the files left out on purpose, in input order.
+	Skipped []Skip
+	// Errors lists the files that could not be analysed, in input order.
+	Errors []InputError
+	// Rules is the whole rule registry, as conflict.Rules returns it. SARIF
+	// output describes every rule, not only those that fired.
+	Rules []*conflict.Rule
+
+	// Version is the klpcheck version written to SARIF tool.driver.version;
+	// it is left out when empty.
+	Version string
+	// PlanPath is the plan file, if any. SARIF output uses it as the location
+	// of findings that have no module file, because GitHub code scanning
+	// rejects results without a location.
+	PlanPath string
+}
+
+// CheckFormats returns the formats that WriteCheck accepts.
+func CheckFormats() []Format {
+	return []Format{FormatText, FormatJSON, FormatSARIF}
+}
+
+// WriteCheck renders c to w in the given format and returns the first write
+// error.
+func WriteCheck(w io.Writer, format Format, c Check) error {
+	switch format {
+	case FormatText:
+		return WriteCheckText(w, c)
+	case FormatJSON:
+		return WriteCheckJSON(w, c)
+	case FormatSARIF:
+		return WriteCheckSARIF(w, c)
+	}
+	return fmt.Errorf("check: unsupported format %q (want text, json or sarif)", format)
+}
+
+// findingFunction returns the function a finding is about in the form
+// "object:function,sympos" that kpatch and sysfs use. It leaves out the
+// sympos when the finding has none, and returns only the object for a
+// finding about a whole object, or "" when the finding names no object.
+func findingFunction(f conflict.Finding) string {
+	return funcName(f.Object, f.Function, f.Sympos, f.HasSympos)
+}
+
+// funcName joins an object, a function and its sympos as
+// "object:function,sympos". Parts that are absent are left out together
+// with their separator.
+func funcName(object, function string, sympos uint64, hasSympos bool) string {
+	name := object
+	if function == "" {
+		return name
+	}
+	if name != "" {
+		name += ":"
+	}
+	name += function
+	if hasSympos {
+		name += "," + strconv.FormatUint(sympos, 10)
+	}
+	return name
+}
+
+// severityCounts counts the findings of each severity.
+func severityCounts(findings []conflict.Finding) map[conflict.Severity]int {
+	counts := make(map[conflict.Severity]int)
+	for _, f := range findings {
+		counts[f.Severity]++
+	}
+	return counts
+}
