@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"debug/elf"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/ianlancetaylor/demangle"
@@ -42,41 +41,9 @@ func readModInfo(mf *moduleFile, m *livepatch.Module) error {
 
 	_, m.Livepatch = m.ModInfo.Get("livepatch")
 	if vermagic, ok := m.ModInfo.Get("vermagic"); ok {
-		m.Kernel = parseRelease(vermagic)
+		m.Kernel = livepatch.ParseVermagic(vermagic)
 	}
 	return nil
-}
-
-// parseRelease reads the kernel version from the first word of a vermagic
-// string, such as "6.1.0-57-amd64 SMP preempt mod_unload modversions ".
-func parseRelease(vermagic string) livepatch.KernelVersion {
-	fields := strings.Fields(vermagic)
-	if len(fields) == 0 {
-		return livepatch.KernelVersion{}
-	}
-	v := livepatch.KernelVersion{Release: fields[0]}
-
-	head := strings.FieldsFunc(fields[0], func(r rune) bool { return r == '-' || r == '+' })
-	if len(head) == 0 {
-		return v
-	}
-	nums := strings.SplitN(head[0], ".", 3)
-	parts := []*int{&v.Major, &v.Minor, &v.Patch}
-	for i, s := range nums {
-		end := 0
-		for end < len(s) && s[end] >= '0' && s[end] <= '9' {
-			end++
-		}
-		n, err := strconv.Atoi(s[:end])
-		if err != nil {
-			if i == 0 {
-				return livepatch.KernelVersion{Release: fields[0]}
-			}
-			break
-		}
-		*parts[i] = n
-	}
-	return v
 }
 
 // hasLivepatchMarker reports whether the module shows any sign of being a

@@ -11,6 +11,8 @@ package livepatch
 import (
 	"debug/elf"
 	"encoding/binary"
+	"strconv"
+	"strings"
 )
 
 // Producer names the tool that laid out a module's livepatch metadata.
@@ -107,6 +109,40 @@ func (v KernelVersion) AtLeast(major, minor int) bool {
 		return v.Major > major
 	}
 	return v.Minor >= minor
+}
+
+// ParseVermagic reads the kernel version from the first word of a vermagic
+// string, such as "6.1.0-57-amd64 SMP preempt mod_unload modversions ", or
+// from a release string as uname -r prints it. A release that does not
+// start with a number gives a version whose Known is false.
+func ParseVermagic(vermagic string) KernelVersion {
+	fields := strings.Fields(vermagic)
+	if len(fields) == 0 {
+		return KernelVersion{}
+	}
+	v := KernelVersion{Release: fields[0]}
+
+	head := strings.FieldsFunc(fields[0], func(r rune) bool { return r == '-' || r == '+' })
+	if len(head) == 0 {
+		return v
+	}
+	nums := strings.SplitN(head[0], ".", 3)
+	parts := []*int{&v.Major, &v.Minor, &v.Patch}
+	for i, s := range nums {
+		end := 0
+		for end < len(s) && s[end] >= '0' && s[end] <= '9' {
+			end++
+		}
+		n, err := strconv.Atoi(s[:end])
+		if err != nil {
+			if i == 0 {
+				return KernelVersion{Release: fields[0]}
+			}
+			break
+		}
+		*parts[i] = n
+	}
+	return v
 }
 
 // ModInfo is the content of a module's .modinfo section, in file order.

@@ -1,0 +1,83 @@
+package conflict
+
+import (
+	"fmt"
+)
+
+var replaceUnknown = &Rule{
+	ID:       "KLP0106",
+	Name:     "replace-unknown",
+	Severity: SeverityWarning,
+	Title:    "the replace mode of a module could not be determined",
+	Doc: `Reports a module whose replace mode came from no source: no --replace flag or
+plan entry sets it, and the module file does not show it without a guess. The
+simulation then treats the module as a replace patch, because kpatch-build (since
+v0.9.4) and klp-build build replace patches unless told otherwise, and says so in the
+result's notes. Every finding after that step rests on this assumption.`,
+	Kernel: `kpatch-build and klp-build store the replace flag with an instruction in the
+module's init function rather than in data (kpatch's KLP_REPLACE_ENABLE, klp-build's
+KLP_NO_REPLACE in scripts/livepatch/init.c), and some test modules take it from a module
+parameter at insmod time. Whether the patch is a replace patch decides whether loading it
+disables every other patch and reverts the functions it leaves out (5.1 and later). On a
+running host, /sys/kernel/livepatch/<patch>/replace shows the value since 6.11.`,
+	Fix: `State the mode in the plan entry (replace: true or false, or the tag or set under
+the proposed semantics), or pass it on the command line.`,
+	checkModule: checkReplaceUnknown,
+}
+
+var vermagicDiffers = &Rule{
+	ID:       "KLP0107",
+	Name:     "vermagic-differs",
+	Severity: SeverityError,
+	Title:    "modules of the plan are built for different kernel releases",
+	Doc: `Reports a module whose vermagic release (the first word of the vermagic modinfo
+string) differs from the release the plan deploys to: the target kernel's when the plan
+names one, else the release of a live patch's file, which the host accepted, else the
+release of the first module of the plan. In the first two cases the load is refused; in
+the last the finding shows that the plan mixes builds but cannot tell which one matches
+the host.`,
+	Kernel: `The module loader compares the module's vermagic with the running kernel's
+(check_modinfo in kernel/module/main.c) and fails the load with -ENOEXEC ("version magic
+'...' should be '...'") unless insmod forces it, which taints the kernel. A livepatch built
+for another release also patches functions whose code, offsets and sympos were taken from
+another vmlinux.`,
+	Fix: `Rebuild the module against the source, configuration and vmlinux of the target
+kernel release, or remove it from this plan.`,
+	checkModule: checkVermagic,
+}
+
+// checkReplaceUnknown reports a module whose mode is assumed.
+func checkReplaceUnknown(p *pass, c *candidate) {
+	if c.patch.ModeKnown {
+		return
+	}
+	why := c.module.Replace.Detail
+	if why == "" {
+		why = "the module file does not record it"
+	}
+	p.report(moduleFinding(c, fmt.Sprintf("the replace mode of %s is unknown (%s): simulated as %s, the kpatch-build and klp-build default", c.state.name, why, modeString(p.sem(), c.state.mode))))
+	p.s.notef("%s was simulated as %s because its replace mode is unknown; every later step depends on that assumption", c.state.name, modeString(p.sem(), c.state.mode))
+}
+
+// checkVermagic reports a module built for another release.
+func checkVermagic(p *pass, c *candidate) {
+	release := c.module.Kernel.Release
+	if release == "" || p.s.vermagicRef == "" || release == p.s.vermagicRef {
+		return
+	}
+	var f Finding
+	switch {
+	case p.s.vermagicModule == nil:
+		f = moduleFinding(c, fmt.Sprintf("%s is built for %s, but the target kernel is %s: the module loader fails with -ENOEXEC", c.state.name, release, p.s.vermagicRef))
+	case p.s.vermagicHost:
+		f = moduleFinding(c, fmt.Sprintf("%s is built for %s, but %s is built for %s: the module loader fails with -ENOEXEC", c.state.name, release, p.s.vermagicFrom, p.s.vermagicRef))
+		f.Related = []Related{*p.s.vermagicModule}
+	default:
+		f = moduleFinding(c, fmt.Sprintf("%s is built for %s, but %s is built for %s: at most one of them matches the host", c.state.name, release, p.s.vermagicFrom, p.s.vermagicRef))
+		f.Related = []Related{*p.s.vermagicModule}
+	}
+	p.report(f)
+	if p.s.vermagicHost {
+		p.refuse("ENOEXEC")
+	}
+}
