@@ -27,9 +27,10 @@ type codeReloc struct {
 	offset uint64 // section offset of the relocated field
 	typ    uint32 // raw ELF relocation type for the arch
 	symbol string // symbol name ("" for a section symbol)
-	// section is the name of the section a section symbol stands for, and
-	// empty for other symbols. Without it, a module's static variables,
-	// which compilers address as .bss+N or .data+N, cannot be told apart.
+	// section is the name of the section a section symbol refers to, and
+	// empty for other symbols. Compilers address a module's static
+	// variables as .bss+N or .data+N, so the analysis needs the section
+	// name to distinguish them.
 	section string
 	addend  int64
 }
@@ -117,7 +118,7 @@ func baseFunctionName(name string) string {
 
 // replaceFromInitCode recovers the replace value that a module's init
 // function stores into the klp_patch it allocates, or returns Source unknown
-// with a Detail that says why. fieldOffset is the offset of replace in
+// with a Detail that gives the reason. fieldOffset is the offset of replace in
 // struct klp_patch: 24 on 5.5+ kernels, 16 on 5.1 to 5.4.
 //
 // The function is interpreted along every path from its entry. Registers
@@ -149,7 +150,7 @@ func archName(arch livepatch.Arch) string {
 	return arch.Machine.String()
 }
 
-// initFacts is what the interpretation of an init function observed.
+// initFacts are the observations made while interpreting an init function.
 type initFacts struct {
 	section string
 	// enables are the calls of klp_enable_patch, in address order.
@@ -217,6 +218,9 @@ func (f *initFacts) decide(section string, fieldOffset uint64) livepatch.Replace
 		if !call.reach {
 			return unknownReplace("call of %s at %s is not on a path the analysis follows", enableFunction, f.place(call.at))
 		}
+		if call.arg.kind == valueAddr {
+			return unknownReplace("%s at %s gets the address of %s, not a kmalloc result", enableFunction, f.place(call.at), describeAddr(call.arg.addr))
+		}
 		if call.arg.kind != valueAlloc {
 			return unknownReplace("pointer passed to %s at %s is not traced to a kmalloc call", enableFunction, f.place(call.at))
 		}
@@ -279,6 +283,19 @@ func (f *initFacts) decide(section string, fieldOffset uint64) livepatch.Replace
 		Source: livepatch.ReplaceFromInitCode,
 		Detail: detail,
 	}
+}
+
+// describeAddr writes a module address as objdump does: symbol+offset,
+// with a section symbol named by its section.
+func describeAddr(addr symAddr) string {
+	name := strings.TrimPrefix(addr.key, "section ")
+	if addr.off == 0 {
+		return name
+	}
+	if addr.off < 0 {
+		return fmt.Sprintf("%s-%#x", name, -addr.off)
+	}
+	return fmt.Sprintf("%s+%#x", name, addr.off)
 }
 
 // sortFacts orders the observations by address, so that messages do not

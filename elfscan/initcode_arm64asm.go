@@ -358,7 +358,7 @@ func (d *arm64Decoder) loadStore(store bool, count int) {
 		case store && r.zero:
 			d.add(effect{kind: effStore, mem: part, width: width, imm: true})
 		case store:
-			d.add(effect{kind: effStore, mem: part, width: width, src: r.r})
+			d.add(effect{kind: effStore, mem: part, width: width, src: r.r, srcName: strings.ToLower(inst.Args[i].String())})
 		case !r.zero:
 			d.add(effect{kind: effLoad, dst: r.r, mem: part, width: width})
 		}

@@ -10,11 +10,11 @@ import (
 )
 
 // The init function is interpreted abstractly. Each architecture decoder
-// turns an instruction into a few effects on registers and memory (copy,
-// constant, load, store, call and so on), and a forward data-flow pass over
-// all paths computes, for every instruction, what is certain on entry:
-// which registers hold a kmalloc result, a constant or the address of a
-// module variable, and which module variables or stack slots hold a kmalloc
+// turns an instruction into a few effects on registers and memory, such as
+// copy, constant, load, store and call. A forward data-flow pass over all
+// paths then computes what is certain on entry to every basic block: which
+// registers hold a kmalloc result, a constant or the address of a module
+// variable, and which module variables or stack slots hold a kmalloc
 // result. At a join only the facts that agree on every incoming path are
 // kept, so a fact used later holds on every path that reaches its use.
 
@@ -54,8 +54,8 @@ type value struct {
 	addr symAddr
 }
 
-// state is what is certain at one instruction. Registers and memory slots
-// that are absent hold unknown values.
+// state is the set of facts certain at one point of the code. Registers and
+// memory slots that are absent hold unknown values.
 type state struct {
 	regs map[reg]value
 	mem  map[symAddr]value
@@ -112,9 +112,11 @@ const (
 	effAddr
 	// effHigh: dst = upper part of address sym.
 	effHigh
-	// effLow: dst = address sym when src holds its upper part.
+	// effLow: dst = address sym when src holds its upper part, or the
+	// address whose upper part src holds when fromBase is set.
 	effLow
-	// effAddImm: dst = src + n, kept for constants and addresses only.
+	// effAddImm: dst = src + n. Only constants and addresses keep a value,
+	// except that adding 0 is a copy.
 	effAddImm
 	// effLoad: dst = the width-byte value at mem.
 	effLoad
@@ -134,6 +136,9 @@ type effect struct {
 	width    int
 	target   string
 	tail     bool
+	fromBase bool
+	// srcName is the stored register as the instruction text spells it.
+	srcName string
 }
 
 // memRef is a memory operand.
@@ -149,6 +154,10 @@ type memRef struct {
 	// low is the address whose lower part a relocation supplies; base must
 	// hold its upper part.
 	low *symAddr
+	// lowFromBase is set when a relocation supplies the lower part of
+	// whatever address base holds the upper part of (riscv64 %pcrel_lo,
+	// whose symbol is the label of the auipc).
+	lowFromBase bool
 }
 
 // instr is one decoded instruction.
@@ -187,6 +196,14 @@ func archModelFor(arch livepatch.Arch) *archModel {
 		return x86ArchModel
 	case elf.EM_AARCH64:
 		return arm64ArchModel
+	case elf.EM_PPC64:
+		return ppc64ArchModel
+	case elf.EM_S390:
+		return s390xArchModel
+	case elf.EM_RISCV:
+		return riscv64ArchModel
+	case elf.EM_LOONGARCH:
+		return loong64ArchModel
 	}
 	return nil
 }
@@ -273,17 +290,32 @@ func (c *codeView) symbolAt(section string, value uint64) string {
 	return ""
 }
 
-// maxSteps bounds the data-flow iteration. Each instruction's state can
-// only lose facts, so the pass ends anyway; the bound keeps crafted input
-// from taking long.
-const maxSteps = 1 << 20
+// maxSteps bounds the data-flow iteration, counted in instructions
+// interpreted. Each block's state can only lose facts, so the pass ends
+// anyway; the bound keeps crafted input from taking long. Real init
+// functions need a few thousand steps.
+const maxSteps = 1 << 18
+
+// maxSlots bounds the memory slots one state tracks. Slots past it are not
+// recorded, which only loses facts.
+const maxSlots = 64
 
 type analysis struct {
 	view        codeView
 	model       *archModel
 	fieldOffset uint64
 	instrs      map[uint64]*instr
-	in          map[uint64]*state
+	// blocks are the basic blocks reachable from the entry, by leader.
+	blocks map[uint64]*block
+	// in is the state on entry to each block reached so far.
+	in map[uint64]*state
+}
+
+// block is a basic block: instructions that run in sequence, entered only
+// at the first.
+type block struct {
+	instrs []*instr
+	succs  []uint64
 }
 
 func analyseInitFunction(fn initFunction, model *archModel, fieldOffset uint64) (*initFacts, error) {
@@ -295,9 +327,13 @@ func analyseInitFunction(fn initFunction, model *archModel, fieldOffset uint64) 
 		model:       model,
 		fieldOffset: fieldOffset,
 		instrs:      map[uint64]*instr{},
+		blocks:      map[uint64]*block{},
 		in:          map[uint64]*state{},
 	}
 
+	if err := a.buildBlocks(); err != nil {
+		return nil, err
+	}
 	if err := a.solve(); err != nil {
 		return nil, err
 	}
@@ -324,6 +360,9 @@ func (a *analysis) instrAt(at uint64) *instr {
 // successors returns where execution goes after in, inside the function.
 // Branches that leave the function end the path, like returns.
 func (a *analysis) successors(in *instr) []uint64 {
+	if !in.ok {
+		return nil
+	}
 	var next []uint64
 	if in.next && a.view.inside(in.at+in.size) {
 		next = append(next, in.at+in.size)
@@ -336,27 +375,85 @@ func (a *analysis) successors(in *instr) []uint64 {
 	return next
 }
 
-// solve runs the data-flow pass to its fixed point.
+// buildBlocks decodes every instruction reachable from the entry and
+// splits them into basic blocks. A leader is the entry, a branch target,
+// an instruction with several predecessors, or one that follows an
+// instruction with several successors.
+func (a *analysis) buildBlocks() error {
+	entry := a.view.fn.start
+	preds := map[uint64]int{entry: 1}
+	leaders := map[uint64]bool{entry: true}
+	seen := map[uint64]bool{entry: true}
+	work := []uint64{entry}
+	for len(work) > 0 {
+		if len(seen) > maxSteps {
+			return errTooComplex
+		}
+		at := work[len(work)-1]
+		work = work[:len(work)-1]
+		in := a.instrAt(at)
+		succs := a.successors(in)
+		for _, t := range in.targets {
+			leaders[t] = true
+		}
+		for _, next := range succs {
+			preds[next]++
+			if len(succs) > 1 || preds[next] > 1 {
+				leaders[next] = true
+			}
+			if !seen[next] {
+				seen[next] = true
+				work = append(work, next)
+			}
+		}
+	}
+
+	for leader := range leaders {
+		if !seen[leader] {
+			continue
+		}
+		b := &block{}
+		at := leader
+		for {
+			in := a.instrAt(at)
+			b.instrs = append(b.instrs, in)
+			succs := a.successors(in)
+			if len(succs) != 1 || leaders[succs[0]] || len(b.instrs) > maxSteps {
+				b.succs = succs
+				break
+			}
+			at = succs[0]
+		}
+		a.blocks[leader] = b
+	}
+	return nil
+}
+
+var errTooComplex = errors.New("init function is too complex to follow")
+
+// solve runs the data-flow pass over the blocks to its fixed point.
 func (a *analysis) solve() error {
 	entry := a.view.fn.start
 	a.in[entry] = newState()
 	work := []uint64{entry}
 	queued := map[uint64]bool{entry: true}
 
-	for steps := 0; len(work) > 0; steps++ {
-		if steps > maxSteps {
-			return errors.New("init function is too complex to follow")
-		}
-		at := work[len(work)-1]
+	steps := 0
+	for len(work) > 0 {
+		leader := work[len(work)-1]
 		work = work[:len(work)-1]
-		queued[at] = false
+		queued[leader] = false
 
-		in := a.instrAt(at)
-		if !in.ok {
+		b := a.blocks[leader]
+		if b == nil {
 			continue
 		}
-		out := a.transfer(in, a.in[at], nil)
-		for _, succ := range a.successors(in) {
+		steps += len(b.instrs)
+		if steps > maxSteps {
+			return errTooComplex
+		}
+		out := a.transferBlock(b, a.in[leader], nil)
+		for _, succ := range b.succs {
 			merged, changed := meet(a.in[succ], out)
 			if !changed {
 				continue
@@ -371,21 +468,49 @@ func (a *analysis) solve() error {
 	return nil
 }
 
-// observe replays every reached instruction with its final entry state and
-// records the stores and calls that decide replace.
-func (a *analysis) observe(facts *initFacts) {
-	reached := make([]uint64, 0, len(a.in))
-	for at := range a.in {
-		reached = append(reached, at)
-	}
-	sort.Slice(reached, func(i, j int) bool { return reached[i] < reached[j] })
-
-	for _, at := range reached {
-		in := a.instrAt(at)
-		if in.ok {
-			a.transfer(in, a.in[at], facts)
+// transferBlock interprets a block from its entry state. With facts set
+// it also records the observations.
+func (a *analysis) transferBlock(b *block, in *state, facts *initFacts) *state {
+	st := in.clone()
+	for _, inst := range b.instrs {
+		if !inst.ok {
+			break
+		}
+		for _, e := range inst.effects {
+			a.apply(st, inst, e, facts)
 		}
 	}
+	return st
+}
+
+// observe replays every reached block with its final entry state and
+// records the stores and calls that decide replace.
+func (a *analysis) observe(facts *initFacts) {
+	leaders := make([]uint64, 0, len(a.in))
+	for at := range a.in {
+		leaders = append(leaders, at)
+	}
+	sort.Slice(leaders, func(i, j int) bool { return leaders[i] < leaders[j] })
+
+	for _, leader := range leaders {
+		if b := a.blocks[leader]; b != nil {
+			a.transferBlock(b, a.in[leader], facts)
+		}
+	}
+}
+
+// reachedSet returns the offsets of the instructions the data-flow pass
+// interpreted.
+func (a *analysis) reachedSet() map[uint64]bool {
+	reached := map[uint64]bool{}
+	for leader := range a.in {
+		if b := a.blocks[leader]; b != nil {
+			for _, in := range b.instrs {
+				reached[in.at] = true
+			}
+		}
+	}
+	return reached
 }
 
 // scanUnreached decodes the function linearly and looks at the
@@ -394,6 +519,7 @@ func (a *analysis) observe(facts *initFacts) {
 // field offset there could change the result, so they are recorded as
 // untraced.
 func (a *analysis) scanUnreached(facts *initFacts) {
+	reached := a.reachedSet()
 	at := a.view.fn.start
 	for a.view.inside(at) {
 		in := a.instrAt(at)
@@ -401,7 +527,7 @@ func (a *analysis) scanUnreached(facts *initFacts) {
 		if size == 0 {
 			size = 1
 		}
-		if _, reached := a.in[at]; !reached && in.ok {
+		if !reached[at] && in.ok {
 			for _, e := range in.effects {
 				switch {
 				case e.kind == effCall && e.target == enableFunction:
@@ -476,6 +602,12 @@ func (a *analysis) resolve(st *state, m memRef) place {
 		return place{}
 	}
 	base := st.regs[m.base]
+	if m.lowFromBase {
+		if base.kind == valueHigh {
+			return place{kind: placeSlot, slot: symAddr{key: base.addr.key, off: base.addr.off + m.disp}}
+		}
+		return place{}
+	}
 	if m.low != nil {
 		if base.kind == valueHigh && base.addr == *m.low {
 			return place{kind: placeSlot, slot: symAddr{key: m.low.key, off: m.low.off + m.disp}}
@@ -491,16 +623,6 @@ func (a *analysis) resolve(st *state, m memRef) place {
 		return place{kind: placeSlot, slot: symAddr{key: stackKey(m.base), off: m.disp}}
 	}
 	return place{}
-}
-
-// transfer applies an instruction's effects to a copy of st. With facts
-// set it also records the observations.
-func (a *analysis) transfer(in *instr, st *state, facts *initFacts) *state {
-	out := st.clone()
-	for _, e := range in.effects {
-		a.apply(out, in, e, facts)
-	}
-	return out
 }
 
 func (a *analysis) apply(st *state, in *instr, e effect, facts *initFacts) {
@@ -522,14 +644,19 @@ func (a *analysis) apply(st *state, in *instr, e effect, facts *initFacts) {
 
 	case effLow:
 		src := st.regs[e.src]
-		if src.kind == valueHigh && src.addr == e.sym {
-			a.setReg(st, e.dst, value{kind: valueAddr, addr: e.sym})
+		if src.kind == valueHigh && (e.fromBase || src.addr == e.sym) {
+			a.setReg(st, e.dst, value{kind: valueAddr, addr: src.addr})
 		} else {
 			a.setReg(st, e.dst, value{})
 		}
 
 	case effAddImm:
 		src := st.regs[e.src]
+		switch {
+		case e.n == 0:
+			a.setReg(st, e.dst, src)
+			return
+		}
 		switch src.kind {
 		case valueConst:
 			a.setReg(st, e.dst, value{kind: valueConst, n: src.n + e.n})
@@ -562,7 +689,10 @@ func (a *analysis) applyStore(st *state, in *instr, e effect, facts *initFacts) 
 	source := ""
 	if !e.imm {
 		stored = st.regs[e.src]
-		source = a.model.regName(e.src)
+		source = e.srcName
+		if source == "" {
+			source = a.model.regName(e.src)
+		}
 	}
 	known := stored.kind == valueConst
 	truncated := stored.n
@@ -578,7 +708,7 @@ func (a *analysis) applyStore(st *state, in *instr, e effect, facts *initFacts) 
 				delete(st.mem, slot)
 			}
 		}
-		if e.width == 8 && stored.kind != valueUnknown {
+		if e.width == 8 && stored.kind != valueUnknown && len(st.mem) < maxSlots {
 			st.mem[p.slot] = stored
 		}
 
@@ -617,6 +747,9 @@ func (a *analysis) applyCall(st *state, in *instr, e effect, facts *initFacts) {
 		}
 	}
 
+	// NOTE: facts about module variables and stack slots survive the call.
+	// A callee that rewrote the module's klp_patch pointer variable would
+	// mislead the analysis; the kpatch and klp-build init code has none.
 	for _, r := range a.model.callerSaved {
 		a.setReg(st, r, value{})
 	}

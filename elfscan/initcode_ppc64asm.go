@@ -254,7 +254,7 @@ func (d *ppc64Decoder) loadStore() {
 	}
 
 	if ppc64Stores[inst.Op] {
-		d.add(effect{kind: effStore, mem: ref, width: width, src: rt})
+		d.add(effect{kind: effStore, mem: ref, width: width, src: rt, srcName: inst.Args[0].String()})
 	} else {
 		d.add(effect{kind: effLoad, dst: rt, mem: ref, width: width})
 	}
@@ -265,9 +265,9 @@ func (d *ppc64Decoder) loadStore() {
 
 // generic handles every other instruction conservatively. Stores of other
 // forms (indexed, conditional, floating point) write an unknown value at an
-// address the analysis does not follow; other instructions make a
-// register in their first operand unknown, which is the destination in
-// Power ISA order except for compares, whose first operand is a condition
+// address the analysis does not follow. Other instructions make a register
+// first operand unknown, since Power ISA lists the destination first.
+// Compares are unaffected, because their first operand is a condition
 // register field.
 func (d *ppc64Decoder) generic() {
 	inst := d.inst

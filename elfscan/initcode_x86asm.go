@@ -2,6 +2,7 @@ package elfscan
 
 import (
 	"debug/elf"
+	"strings"
 
 	"golang.org/x/arch/x86/x86asm"
 )
@@ -64,9 +65,9 @@ func x86Family(r x86asm.Reg) (family reg, width int, ok bool) {
 }
 
 // x86ImplicitWrites lists the registers that instructions write without
-// naming them as operands: rax and rdx for MUL and DIV, rcx for LOOP and
-// REP, rsi and rdi for the string instructions, rcx and r11 for SYSCALL,
-// rsp for PUSH and POP, and so on.
+// naming them as operands. Examples are rax and rdx for MUL and DIV, rcx
+// for LOOP, rsi and rdi for the string instructions, and rsp for PUSH and
+// POP.
 var x86ImplicitWrites = map[x86asm.Op][]reg{
 	x86asm.MUL: {x86RAX, x86RDX}, x86asm.IMUL: {x86RAX, x86RDX}, x86asm.DIV: {x86RAX, x86RDX}, x86asm.IDIV: {x86RAX, x86RDX},
 	x86asm.CQO: {x86RDX}, x86asm.CDQ: {x86RDX}, x86asm.CWD: {x86RDX},
@@ -84,7 +85,7 @@ var x86ImplicitWrites = map[x86asm.Op][]reg{
 	x86asm.MOVSD: {x86RSI, x86RDI, x86RCX}, x86asm.MOVSQ: {x86RSI, x86RDI, x86RCX},
 	x86asm.LOOP: {x86RCX}, x86asm.LOOPE: {x86RCX}, x86asm.LOOPNE: {x86RCX},
 	x86asm.SYSCALL: {x86RCX, x86R11},
-	x86asm.LEAVE: {x86RSP, x86RBP}, x86asm.ENTER: {x86RSP, x86RBP},
+	x86asm.LEAVE:   {x86RSP, x86RBP}, x86asm.ENTER: {x86RSP, x86RBP},
 	x86asm.PUSH: {x86RSP}, x86asm.PUSHF: {x86RSP}, x86asm.PUSHFQ: {x86RSP},
 	x86asm.POP: {x86RSP}, x86asm.POPF: {x86RSP}, x86asm.POPFQ: {x86RSP},
 }
@@ -169,11 +170,9 @@ func (d *x86Decoder) relocAtPCRel() (codeReloc, bool) {
 	return codeReloc{}, false
 }
 
-// relocAtImm returns an absolute relocation on an immediate or on the
-// displacement of a memory operand without a base register. Such a field
-// is the last 4 bytes before a possible trailing immediate, so any
-// absolute relocation inside the instruction that is not pc-relative is
-// taken.
+// relocAbsolute returns the absolute relocation (R_X86_64_32, 32S or 64)
+// inside the instruction. It sits on an immediate or on the displacement
+// of a memory operand without a base register.
 func (d *x86Decoder) relocAbsolute() (codeReloc, bool) {
 	for _, r := range d.relocs {
 		if x86Absolute[r.typ] {
@@ -380,6 +379,7 @@ func (d *x86Decoder) move() {
 		case x86asm.Reg:
 			if s, _, ok := x86Family(src); ok {
 				store.src = s
+				store.srcName = "%" + strings.ToLower(src.String())
 			}
 		case x86asm.Imm:
 			if _, ok := d.relocAbsolute(); !ok {

@@ -118,11 +118,23 @@ func initFunctionOf(mf *moduleFile) (initFunction, error) {
 		if r.offset < sym.Value || r.offset >= sym.Value+sym.Size {
 			continue
 		}
-		name := ""
-		if s, err := mf.symbol(r.sym); err == nil && elf.ST_TYPE(s.Info) != elf.STT_SECTION {
-			name = s.Name
+		cr := codeReloc{offset: r.offset, typ: r.typ, addend: r.addend}
+		if s, err := mf.symbol(r.sym); err == nil {
+			if elf.ST_TYPE(s.Info) == elf.STT_SECTION {
+				cr.section = mf.sectionName(int(s.Section))
+			} else {
+				cr.symbol = s.Name
+			}
 		}
-		relocs = append(relocs, codeReloc{offset: r.offset, typ: r.typ, symbol: name, addend: r.addend})
+		relocs = append(relocs, cr)
+	}
+
+	var symbols []codeSymbol
+	for _, s := range mf.symbols {
+		if elf.ST_TYPE(s.Info) != elf.STT_FUNC || s.Section == elf.SHN_UNDEF || s.Section >= elf.SHN_LORESERVE {
+			continue
+		}
+		symbols = append(symbols, codeSymbol{name: s.Name, section: mf.sectionName(int(s.Section)), value: s.Value})
 	}
 
 	return initFunction{
@@ -131,6 +143,7 @@ func initFunctionOf(mf *moduleFile) (initFunction, error) {
 		start:   sym.Value,
 		code:    data[sym.Value : sym.Value+sym.Size],
 		relocs:  relocs,
+		symbols: symbols,
 	}, nil
 }
 

@@ -8,6 +8,10 @@
 // The commands are:
 //
 //	inspect   print what each livepatch module declares
+//	check     simulate loading livepatch modules and report conflicts
+//	rules     list the rules that check applies
+//	explain   print the documentation of one rule
+//	snapshot  copy the livepatch state of this host into a directory
 //	help      print help for klpcheck or one command
 //	version   print the klpcheck version
 //

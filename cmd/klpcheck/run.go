@@ -29,7 +29,11 @@ type command struct {
 // Adding a command takes one entry here.
 func commands() []command {
 	return []command{
+		{"check", "simulate loading livepatch modules and report conflicts", runCheck},
 		{"inspect", "print what each livepatch module declares", runInspect},
+		{"rules", "list the rules that check applies", runRules},
+		{"explain", "print the documentation of one rule", runExplain},
+		{"snapshot", "copy the livepatch state of this host into a directory", runSnapshot},
 		{"help", "print help for klpcheck or one command", runHelp},
 		{"version", "print the klpcheck version", runVersion},
 	}

@@ -2,11 +2,11 @@
 # Rebuild the init-code samples in this directory from src/.
 #
 # x86-64 samples are out-of-tree modules built with Kbuild against the
-# Debian 12 kernel headers named in KERNELS. The other architectures have no
-# kernel tree installed, so their samples are freestanding objects built with
-# the Debian cross compilers (clang 16 for loongarch64, which Debian 12 has no
-# gcc for) and src/klp_sample.h in place of the kernel headers, with the code
-# generation flags the kernel's arch Makefiles use for modules.
+# Debian 12 kernel headers named in KERNELS. No kernel tree is installed for
+# the other architectures. Their samples are freestanding objects built with
+# the Debian cross compilers and src/klp_sample.h in place of the kernel
+# headers, with the code generation flags the kernel's arch Makefiles use
+# for modules. Debian 12 has no loongarch64 gcc, so clang 16 builds those.
 #
 # Needs: linux-headers-6.1.0-57-amd64 linux-headers-6.12.118+deb12-amd64
 #        gcc-aarch64-linux-gnu gcc-powerpc64le-linux-gnu gcc-s390x-linux-gnu
@@ -34,7 +34,8 @@ nostore no_store.c
 
 COMMON="-O2 -ffreestanding -fno-common -fno-strict-aliasing -fno-stack-protector -I$src"
 
-# The samples are kept small: debug info and BTF say nothing about the code.
+# Debug info and BTF are removed to keep the samples small, and the tests
+# do not read them.
 shrink() {
 	"$1" --strip-debug --remove-section=.BTF --remove-section=.comment "$2"
 }

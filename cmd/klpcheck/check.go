@@ -1,0 +1,488 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"unicode"
+
+	"github.com/klpcheck/klpcheck/conflict"
+	"github.com/klpcheck/klpcheck/elfscan"
+	"github.com/klpcheck/klpcheck/live"
+	"github.com/klpcheck/klpcheck/livepatch"
+	"github.com/klpcheck/klpcheck/plan"
+	"github.com/klpcheck/klpcheck/report"
+)
+
+// checkOptions are the parsed flags and arguments of one check run. A
+// setting left empty or nil was not given on the command line, so the plan
+// file or the default decides it.
+type checkOptions struct {
+	semantics conflict.Semantics
+	planPath  string
+	liveDir   string
+	kernel    *livepatch.KernelVersion
+	failOn    *conflict.Severity
+	format    report.Format
+	outputs   []outputTarget
+	paths     []string
+}
+
+// checkSettings are the settings of a run after the command line, the plan
+// file and the defaults were combined.
+type checkSettings struct {
+	semantics conflict.Semantics
+	failOn    conflict.Severity
+	kernel    livepatch.KernelVersion
+	// kernelFrom names where kernel came from, for notes: "--kernel",
+	// "the plan file" or "the live snapshot". It is empty when the target
+	// kernel is unknown.
+	kernelFrom string
+	liveDir    string
+	// liveFromPlan is set when liveDir is the plan's live key.
+	liveFromPlan bool
+	// notes are facts about the settings that the report shows next to the
+	// simulation notes.
+	notes []string
+}
+
+// checkInputs are the plan entries that could be read, with the files that
+// were skipped or failed, in input order.
+type checkInputs struct {
+	patches []conflict.Patch
+	skipped []report.Skip
+	errors  []report.InputError
+	notes   []string
+	// status is exitInputError when a file could not be analysed.
+	status int
+}
+
+func runCheck(args []string, std streams) int {
+	opts, usage, status, ok := parseCheckArgs(args, std)
+	if !ok {
+		return status
+	}
+
+	var planFile *plan.File
+	if opts.planPath != "" {
+		f, err := plan.Load(opts.planPath)
+		if err != nil {
+			return configError(std, err)
+		}
+		planFile = f
+	}
+	if len(opts.paths) == 0 && (planFile == nil || len(planFile.Patches) == 0) {
+		msg := "missing PATH: give at least one module file or directory, or a --plan that lists patches"
+		if planFile != nil {
+			msg = fmt.Sprintf("missing PATH: plan %s lists no patches, so give at least one module file or directory", opts.planPath)
+		}
+		return usageError(std, "klpcheck check", msg, usage)
+	}
+
+	settings, err := resolveCheckSettings(opts, planFile)
+	if err != nil {
+		return configError(std, err)
+	}
+
+	var liveState *conflict.LiveState
+	if settings.liveDir != "" {
+		state, err := live.Read(settings.liveDir)
+		if err != nil {
+			if settings.liveFromPlan {
+				err = planError(planFile, "live", err)
+			}
+			return configError(std, err)
+		}
+		liveState = convertLiveState(state)
+		settings.applyLiveRelease(state)
+		for _, note := range state.Notes {
+			settings.notes = append(settings.notes, fmt.Sprintf("live snapshot %s: %s", settings.liveDir, note))
+		}
+	}
+
+	in := readCheckInputs(planFile, settings.semantics, opts.paths)
+	for _, e := range in.errors {
+		fmt.Fprintf(std.stderr, "klpcheck check: %s: %s\n", report.DisplayString(e.File), report.DisplayString(e.Reason))
+	}
+
+	result := conflict.Check(conflict.Plan{
+		Semantics: settings.semantics,
+		Kernel:    conflict.KernelInfo{Version: settings.kernel},
+		Live:      liveState,
+		Patches:   in.patches,
+	})
+	// Notes about the inputs come before those of the simulation.
+	result.Notes = append(append(settings.notes, in.notes...), result.Notes...)
+
+	c := report.Check{
+		Result:   result,
+		Skipped:  in.skipped,
+		Errors:   in.errors,
+		Rules:    conflict.Rules(),
+		Version:  buildVersion(),
+		PlanPath: opts.planPath,
+	}
+	render := func(w io.Writer, f report.Format) error {
+		return report.WriteCheck(w, f, c)
+	}
+	status = worseExit(in.status, findingsStatus(result.Findings, settings.failOn))
+	return worseExit(status, writeReports("klpcheck check", std, opts.format, opts.outputs, render))
+}
+
+// parseCheckArgs parses the command line of check. It also returns the
+// usage printer, for the usage errors found after parsing.
+func parseCheckArgs(args []string, std streams) (checkOptions, func(io.Writer), int, bool) {
+	opts := checkOptions{format: report.FormatText}
+	formats := report.CheckFormats()
+
+	fs := newFlagSet("check")
+	fs.Func("semantics", "replace `SEMANTICS` to simulate: mainline, tag or replace-set.\nOverrides the plan's semantics; the default is mainline", func(name string) error {
+		s, err := conflict.ParseSemantics(name)
+		opts.semantics = s
+		return err
+	})
+	fs.Func("plan", "plan `FILE` (YAML) that lists the modules to load and the settings of the check", func(path string) error {
+		if path == "" {
+			return errors.New("empty file name")
+		}
+		opts.planPath = path
+		return nil
+	})
+	fs.Func("live", "live snapshot `DIR` written by 'klpcheck snapshot', the host state to start from.\nOverrides the plan's live", func(dir string) error {
+		if dir == "" {
+			return errors.New("empty directory name")
+		}
+		opts.liveDir = dir
+		return nil
+	})
+	fs.Func("kernel", "target kernel `RELEASE` as uname -r prints it, for example 6.1.0-57-amd64.\nOverrides the plan's kernel and the live snapshot's release", func(release string) error {
+		v, err := parseKernelRelease(release)
+		opts.kernel = &v
+		return err
+	})
+	fs.Var(formatValue{format: &opts.format, allowed: formats}, "format",
+		"report format on standard output, `"+strings.Join(formatNames(formats), "|")+"`")
+	fs.Var(outputsValue{targets: &opts.outputs, allowed: formats}, "output",
+		"also write the report to a file, as `FORMAT=PATH` (for example sarif=klpcheck.sarif).\nThe file is replaced, and the flag may be repeated")
+	fs.Func("fail-on", "lowest finding `SEVERITY` that makes check exit 1: error, warning, note or none.\nOverrides the plan's fail_on; the default is error", func(name string) error {
+		s, err := conflict.ParseSeverity(name)
+		opts.failOn = &s
+		return err
+	})
+	usage := func(w io.Writer) { printCheckUsage(w, fs) }
+
+	paths, status, ok := parseArgs(fs, args, usage, std)
+	if !ok {
+		return opts, usage, status, false
+	}
+	opts.paths = paths
+	return opts, usage, exitClean, true
+}
+
+func printCheckUsage(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprint(w, `Usage: klpcheck check [--semantics mainline|tag|replace-set] [--plan FILE]
+                      [--live DIR] [--kernel RELEASE] [--format text|json|sarif]
+                      [--output FORMAT=PATH]... [--fail-on error|warning|note|none]
+                      [PATH...]
+
+Check simulates loading livepatch modules in order, optionally on top of the
+patches already active on a host, and reports what the kernel would refuse,
+which fixes get shadowed or reverted, and which module's code runs for each
+patched function at the end.
+
+The modules of the plan file are loaded first, in plan order, then each PATH.
+A PATH is a module file or a directory. Directories are searched for .ko,
+.ko.xz, .ko.zst and .ko.gz files, which are loaded in name order. Files that
+are not livepatch modules are listed as skipped.
+
+A setting given as a flag overrides the plan file, which overrides what the
+module files record. The replace mode of a plan entry comes from its replace
+key under mainline, its tag key under tag and its set key under replace-set.
+A module whose replace mode neither the plan nor the file gives is reported
+and simulated as a replace patch.
+
+Flags:
+`)
+	printFlags(w, fs)
+	fmt.Fprint(w, `
+Exit status: 0 when no finding reached --fail-on, 1 when one did, 2 for a usage
+error, an invalid plan file or live snapshot, or a report that could not be
+written, 3 when a module file could not be read. The highest applicable status
+wins, and the status does not depend on --format.
+`)
+}
+
+// configError prints an invalid plan file or live snapshot on stderr, one
+// line per problem, and returns exitUsage. plan.Load joins every problem
+// of a file into one error, one line each.
+func configError(std streams, err error) int {
+	for _, line := range strings.Split(err.Error(), "\n") {
+		fmt.Fprintf(std.stderr, "klpcheck check: %s\n", line)
+	}
+	return exitUsage
+}
+
+// parseKernelRelease parses a release as uname -r prints it. A release that
+// does not start with a version number is rejected, because the rules that
+// depend on the kernel version could not use it.
+func parseKernelRelease(release string) (livepatch.KernelVersion, error) {
+	v := livepatch.ParseVermagic(release)
+	startsWithDigit := release != "" && release[0] >= '0' && release[0] <= '9'
+	if !startsWithDigit || strings.ContainsFunc(release, unicode.IsSpace) || !v.Known() {
+		return livepatch.KernelVersion{}, fmt.Errorf("invalid kernel release %q: want a release as uname -r prints it, for example 6.1.0-57-amd64", release)
+	}
+	return v, nil
+}
+
+// resolveCheckSettings combines the command line, the plan file (nil when
+// none was given) and the defaults: a flag overrides the plan, and the plan
+// overrides the default.
+func resolveCheckSettings(opts checkOptions, planFile *plan.File) (checkSettings, error) {
+	settings := checkSettings{semantics: conflict.Mainline, failOn: conflict.SeverityError}
+	var errs []error
+
+	if planFile != nil {
+		if planFile.Semantics != "" {
+			s, err := conflict.ParseSemantics(planFile.Semantics)
+			if err != nil {
+				errs = append(errs, planError(planFile, "semantics", err))
+			}
+			settings.semantics = s
+		}
+		if planFile.FailOn != "" {
+			s, err := conflict.ParseSeverity(planFile.FailOn)
+			if err != nil {
+				errs = append(errs, planError(planFile, "fail_on", err))
+			}
+			settings.failOn = s
+		}
+		if planFile.Kernel != "" {
+			v, err := parseKernelRelease(planFile.Kernel)
+			if err != nil {
+				errs = append(errs, planError(planFile, "kernel", err))
+			}
+			settings.kernel, settings.kernelFrom = v, "the plan file"
+		}
+		settings.liveDir, settings.liveFromPlan = planFile.Live, planFile.Live != ""
+		settings.notes = unappliedPlanNotes(planFile)
+	}
+
+	if opts.semantics != "" {
+		settings.semantics = opts.semantics
+	}
+	if opts.failOn != nil {
+		settings.failOn = *opts.failOn
+	}
+	if opts.kernel != nil {
+		settings.kernel, settings.kernelFrom = *opts.kernel, "--kernel"
+	}
+	if opts.liveDir != "" {
+		settings.liveDir, settings.liveFromPlan = opts.liveDir, false
+	}
+	return settings, errors.Join(errs...)
+}
+
+// planError places err on the line of a top-level key of the plan file.
+func planError(f *plan.File, key string, err error) error {
+	return fmt.Errorf("%s: %w", f.Position(f.Lines[key]), err)
+}
+
+// unappliedPlanNotes lists the plan keys that check reads but does not act
+// on yet, so that a plan relying on them is not taken as verified.
+func unappliedPlanNotes(f *plan.File) []string {
+	var notes []string
+	if len(f.Targets) > 0 {
+		notes = append(notes, fmt.Sprintf("%s: targets are not applied yet: klpcheck check does not verify patched functions against target files",
+			f.Position(f.Lines["targets"])))
+	}
+	for i, p := range f.Patches {
+		if p.Expect != "" {
+			notes = append(notes, fmt.Sprintf("%s: patches[%d].expect is not applied yet: klpcheck check does not compare srcversion or build ID",
+				f.Position(p.Lines["expect"]), i))
+		}
+	}
+	if len(f.Suppressions) > 0 {
+		notes = append(notes, fmt.Sprintf("%s: suppressions are not applied yet: klpcheck check reports every finding",
+			f.Position(f.Lines["suppressions"])))
+	}
+	return notes
+}
+
+// applyLiveRelease takes the target kernel from the live snapshot when
+// neither --kernel nor the plan gave one, because the module loader
+// compares vermagic with the release of the running kernel, which is the
+// one the snapshot was taken on. When both are known and differ, a note
+// records the difference.
+func (s *checkSettings) applyLiveRelease(state *live.State) {
+	if state.KernelRelease == "" {
+		return
+	}
+	if s.kernelFrom == "" {
+		s.kernel, s.kernelFrom = livepatch.ParseVermagic(state.KernelRelease), "the live snapshot"
+		return
+	}
+	if s.kernel.Release != state.KernelRelease {
+		s.notes = append(s.notes, fmt.Sprintf("the target kernel %s from %s differs from the release %s of the live snapshot %s: the simulation uses %s",
+			s.kernel.Release, s.kernelFrom, state.KernelRelease, s.liveDir, s.kernel.Release))
+	}
+}
+
+// findingsStatus returns exitFindings when a finding has at least the
+// severity failOn. With failOn none no finding fails the check.
+func findingsStatus(findings []conflict.Finding, failOn conflict.Severity) int {
+	if failOn == conflict.SeverityNone {
+		return exitClean
+	}
+	for _, f := range findings {
+		if f.Severity >= failOn {
+			return exitFindings
+		}
+	}
+	return exitClean
+}
+
+// readCheckInputs reads the modules of the plan entries, then those found
+// under paths, and turns each into a conflict.Patch with its replace mode
+// resolved for semantics. Files that are not livepatch modules are
+// skipped, and files that cannot be read are recorded as errors while the
+// others are still read.
+func readCheckInputs(planFile *plan.File, semantics conflict.Semantics, paths []string) checkInputs {
+	var in checkInputs
+
+	if planFile != nil {
+		for i, entry := range planFile.Patches {
+			m, ok := in.readModule(entry.Path)
+			if !ok {
+				continue
+			}
+			mode, known, note := planEntryMode(planFile, i, entry, semantics, m)
+			if note != "" {
+				in.notes = append(in.notes, note)
+			}
+			in.patches = append(in.patches, conflict.Patch{Module: m, Mode: mode, ModeKnown: known, LiveName: entry.LiveName})
+		}
+	}
+
+	for _, path := range paths {
+		files, err := elfscan.Discover([]string{path})
+		if err == nil && len(files) == 0 {
+			err = errors.New("no .ko, .ko.xz, .ko.zst or .ko.gz files found")
+		}
+		if err != nil {
+			in.errors = append(in.errors, *inputError(path, err))
+			in.status = exitInputError
+			continue
+		}
+
+		for _, file := range files {
+			m, ok := in.readModule(file)
+			if !ok {
+				continue
+			}
+			mode, known := conflict.ModeFromModule(m)
+			in.patches = append(in.patches, conflict.Patch{Module: m, Mode: mode, ModeKnown: known})
+		}
+	}
+	return in
+}
+
+// readModule reads one module file. It returns false, after recording the
+// file as skipped or failed, when there is no module to check.
+func (in *checkInputs) readModule(path string) (*livepatch.Module, bool) {
+	m, err := elfscan.Open(path)
+	entry := inspectedModule(path, m, err)
+	switch {
+	case entry.Error != nil:
+		in.errors = append(in.errors, *entry.Error)
+		in.status = exitInputError
+		return nil, false
+	case entry.Skipped != "":
+		in.skipped = append(in.skipped, report.Skip{Path: path, Reason: entry.Skipped})
+		return nil, false
+	}
+	return entry.Module, true
+}
+
+// planEntryMode resolves the replace mode of plan entry i (counted from 0,
+// as plan messages count them). The plan key that matches the semantics
+// wins: replace under mainline, tag under tag, set under replace-set.
+// Without it the mode recorded in the module file is used. A note is
+// returned when the entry gives only keys of other semantics, so that the
+// fallback to the file is visible.
+func planEntryMode(f *plan.File, i int, entry plan.Patch, semantics conflict.Semantics, m *livepatch.Module) (mode conflict.Mode, known bool, note string) {
+	switch {
+	case semantics == conflict.Mainline && entry.Replace != nil:
+		mode = conflict.Mode{Replace: *entry.Replace, Source: "plan"}
+		if *entry.Replace {
+			mode.Value = 1
+		}
+		return mode, true, ""
+	case semantics == conflict.Tag && entry.Tag != nil:
+		return conflict.Mode{Replace: *entry.Tag != 0, Value: *entry.Tag, Source: "plan"}, true, ""
+	case semantics == conflict.ReplaceSet && entry.Set != nil:
+		return conflict.Mode{Replace: *entry.Set != 0, Value: *entry.Set, Source: "plan"}, true, ""
+	}
+
+	mode, known = conflict.ModeFromModule(m)
+	var otherKeys []string
+	if entry.Replace != nil {
+		otherKeys = append(otherKeys, "replace")
+	}
+	if entry.Tag != nil {
+		otherKeys = append(otherKeys, "tag")
+	}
+	if entry.Set != nil {
+		otherKeys = append(otherKeys, "set")
+	}
+	if len(otherKeys) > 0 {
+		note = fmt.Sprintf("%s: patches[%d] gives %s, which %s semantics do not use: the replace mode of %s is read from the module file",
+			f.Position(entry.Line), i, strings.Join(otherKeys, " and "), semantics, m.Name)
+	}
+	return mode, known, note
+}
+
+// convertLiveState turns a snapshot read by package live into the live
+// state of a conflict.Plan.
+func convertLiveState(state *live.State) *conflict.LiveState {
+	out := &conflict.LiveState{Order: conflict.OrderSource(state.OrderSource)}
+
+	for _, p := range state.Patches {
+		lp := conflict.LivePatch{
+			Name:       p.Name,
+			Enabled:    p.Enabled,
+			Transition: p.Transition,
+			Replace:    tristate(p.Replace),
+		}
+		// live.Patch.StackOrder is a position derived from proc/modules
+		// when the kernel has no stack_order attribute (before 6.14), and
+		// conflict.LivePatch.StackOrder holds only the attribute.
+		if state.OrderSource == live.OrderStackOrder {
+			lp.StackOrder = p.StackOrder
+		}
+		for _, o := range p.Objects {
+			obj := conflict.LiveObject{Name: o.Name}
+			for _, fn := range o.Funcs {
+				obj.Funcs = append(obj.Funcs, conflict.LiveFunc{Name: fn.Name, Sympos: fn.Sympos})
+			}
+			lp.Objects = append(lp.Objects, obj)
+		}
+		out.Patches = append(out.Patches, lp)
+	}
+
+	for _, m := range state.Modules {
+		out.Modules = append(out.Modules, conflict.LoadedModule{Name: m.Name, Livepatch: m.Livepatch()})
+	}
+	return out
+}
+
+func tristate(b *bool) conflict.Tristate {
+	switch {
+	case b == nil:
+		return conflict.Unknown
+	case *b:
+		return conflict.Yes
+	}
+	return conflict.No
+}
