@@ -670,8 +670,10 @@ func TestModeText(t *testing.T) {
 		{conflict.Tag, conflict.Mode{Value: 0, Source: "plan"}, "no replace (tag 0) (from plan)"},
 		{conflict.Tag, conflict.Mode{Value: 7, Source: "data"}, "replace tag 7 (from data)"},
 		{conflict.ReplaceSet, conflict.Mode{Value: 0, Source: "module-param"}, "replace set 0 (from module-param)"},
-		{conflict.ReplaceSet, conflict.Mode{Value: 2}, "replace set 2"},
-		{"", conflict.Mode{Replace: true, Value: 1}, "replace true, value 1"},
+		{conflict.ReplaceSet, conflict.Mode{Value: 2, Source: "live"}, "replace set 2 (from live)"},
+		{"", conflict.Mode{Replace: true, Value: 1, Source: "flag"}, "replace true, value 1 (from flag)"},
+		// A live patch on a kernel without the replace attribute.
+		{conflict.Mainline, conflict.Mode{}, "replace mode unknown"},
 	}
 	for _, tt := range tests {
 		if got := modeText(tt.semantics, tt.mode); got != tt.want {

@@ -210,7 +210,9 @@ func modeText(semantics conflict.Semantics, m conflict.Mode) string {
 
 	switch m.Source {
 	case "":
-		return mode
+		// conflict leaves Source empty for a live patch whose sysfs has no
+		// replace attribute (kernels before 6.11) and no mapped module file.
+		return "replace mode unknown"
 	case "assumed":
 		return mode + " (assumed)"
 	}
