@@ -194,7 +194,7 @@ func (s *simulation) chooseVermagicRef() {
 	for i, p := range s.plan.Patches {
 		if p.Module != nil && p.Module.Kernel.Release != "" {
 			s.vermagicRef = p.Module.Kernel.Release
-			s.vermagicFrom = fmt.Sprintf("%s (plan entry %d)", p.Module.Name, i+1)
+			s.vermagicFrom = fmt.Sprintf("%s (step %d)", p.Module.Name, i+1)
 			s.vermagicModule = &Related{Module: p.Module.Name, Path: p.Module.Path, Note: "built for " + s.vermagicRef}
 			return
 		}
@@ -212,7 +212,7 @@ func (s *simulation) mapLiveFiles() {
 		s.files[p.LiveName] = ps
 
 		if s.livePatch(p.LiveName) == nil {
-			s.notef("plan entry %d maps %s to live patch %s, which is not active on the host: the entry is not loaded", i+1, p.Module.Path, p.LiveName)
+			s.notef("step %d maps %s to live patch %s, which is not active on the host: the entry is not loaded", i+1, p.Module.Path, p.LiveName)
 		}
 	}
 }
@@ -361,7 +361,7 @@ func (s *simulation) load(i int) {
 	p := &s.plan.Patches[i]
 	index := i + 1
 	if p.Module == nil {
-		s.notef("plan entry %d has no module: skipped", index)
+		s.notef("step %d has no module: skipped", index)
 		return
 	}
 
@@ -418,7 +418,7 @@ func (s *simulation) load(i int) {
 func (s *simulation) rmmod(name string, index int) {
 	for _, p := range s.active {
 		if p.name == name {
-			s.notef("rmmod %s before plan entry %d fails: it is an active livepatch, which holds a reference to its own module; disable it first", name, index)
+			s.notef("rmmod %s before step %d fails: it is an active livepatch, which holds a reference to its own module; disable it first", name, index)
 			return
 		}
 	}

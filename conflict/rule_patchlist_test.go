@@ -253,7 +253,7 @@ func TestModuleNameClash(t *testing.T) {
 		res := Check(Plan{Patches: []Patch{nonReplace(a), b}})
 
 		checkFindings(t, res)
-		checkNote(t, res, "rmmod klpc_a before plan entry 2 fails")
+		checkNote(t, res, "rmmod klpc_a before step 2 fails")
 	})
 	t.Run("disabled module on the host", func(t *testing.T) {
 		live := &LiveState{Modules: []LoadedModule{{Name: "livepatch_cve", Livepatch: true}, {Name: "ext4"}}}

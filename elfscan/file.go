@@ -78,12 +78,20 @@ func newModuleFile(r io.ReaderAt, size int64) (mf *moduleFile, err error) {
 	// debug/elf reports a short or foreign file as a bare EOF or a byte
 	// dump of the magic, so both cases are checked here first.
 	var ident [elf.EI_NIDENT]byte
-	n, _ := r.ReadAt(ident[:4], 0)
+	n, _ := r.ReadAt(ident[:], 0)
 	if n < 4 || string(ident[:4]) != elf.ELFMAG {
-		return nil, fmt.Errorf("read ELF header: not an ELF file (starts with %q)", ident[:n])
+		return nil, fmt.Errorf("read ELF header: not an ELF file (starts with %q)", ident[:min(n, 4)])
+	}
+	// An ELF32 header is 52 bytes, so the class is checked before the
+	// size of an ELF64 header.
+	if elf.Class(ident[elf.EI_CLASS]) == elf.ELFCLASS32 {
+		return nil, fmt.Errorf("%w: %v file; only 64-bit modules are supported", ErrUnsupported, elf.ELFCLASS32)
 	}
 	if size < elf64HeaderSize {
 		return nil, fmt.Errorf("read ELF header: file is %d bytes, too short for an ELF64 header (%d bytes)", size, elf64HeaderSize)
+	}
+	if err := checkHeaderTables(r, size, ident); err != nil {
+		return nil, err
 	}
 
 	f, err := elf.NewFile(r)
@@ -131,6 +139,55 @@ func newModuleFile(r io.ReaderAt, size int64) (mf *moduleFile, err error) {
 		}
 	}
 	return mf, nil
+}
+
+// checkHeaderTables checks that the section header table and the section
+// name table lie inside the file. debug/elf reads both in elf.NewFile and
+// reports either one past the end of the file as a bare EOF.
+func checkHeaderTables(r io.ReaderAt, size int64, ident [elf.EI_NIDENT]byte) error {
+	var bo binary.ByteOrder
+	switch elf.Data(ident[elf.EI_DATA]) {
+	case elf.ELFDATA2LSB:
+		bo = binary.LittleEndian
+	case elf.ELFDATA2MSB:
+		bo = binary.BigEndian
+	default:
+		return nil // elf.NewFile rejects the encoding
+	}
+	var hdr [elf64HeaderSize]byte
+	if _, err := r.ReadAt(hdr[:], 0); err != nil {
+		return fmt.Errorf("read ELF header: %w", err)
+	}
+
+	// e_shoff, e_shentsize, e_shnum and e_shstrndx of Elf64_Ehdr.
+	shoff := bo.Uint64(hdr[40:])
+	shentsize := uint64(bo.Uint16(hdr[58:]))
+	shnum := uint64(bo.Uint16(hdr[60:]))
+	shstrndx := uint64(bo.Uint16(hdr[62:]))
+	if shoff == 0 {
+		return nil
+	}
+	if shnum == 0 {
+		// Extended numbering keeps the count in the first header.
+		shnum = 1
+	}
+	if shoff > uint64(size) || shnum*shentsize > uint64(size)-shoff {
+		return fmt.Errorf("read ELF header: section header table [%#x, +%#x) extends past end of file (%d bytes)", shoff, shnum*shentsize, size)
+	}
+
+	// sh_type, sh_offset and sh_size of the Elf64_Shdr of the name table.
+	if shstrndx == 0 || shstrndx >= shnum || shentsize < 64 {
+		return nil // elf.NewFile reports these
+	}
+	var shdr [64]byte
+	if _, err := r.ReadAt(shdr[:], int64(shoff+shstrndx*shentsize)); err != nil {
+		return fmt.Errorf("read ELF header: section header %d: %w", shstrndx, err)
+	}
+	off, sz := bo.Uint64(shdr[24:]), bo.Uint64(shdr[32:])
+	if elf.SectionType(bo.Uint32(shdr[4:])) != elf.SHT_NOBITS && (off > uint64(size) || sz > uint64(size)-off) {
+		return fmt.Errorf("read ELF header: section name table (section %d) [%#x, +%#x) extends past end of file (%d bytes)", shstrndx, off, sz, size)
+	}
+	return nil
 }
 
 // archOf names the module's architecture and rejects ppc64 ELFv1, whose

@@ -58,7 +58,7 @@ func TestLoadFullExample(t *testing.T) {
 		},
 		Suppressions: []Suppression{
 			{
-				Rule:     "overlapping-functions",
+				Rule:     "func-overlap",
 				Module:   "klpc_overlap_a",
 				Object:   "vmlinux",
 				Function: "cmdline_proc_show",
@@ -219,7 +219,7 @@ func TestParseErrors(t *testing.T) {
 		},
 		{
 			name: "unknown suppression key",
-			yaml: "suppressions:\n  - rule: overlapping-functions\n    resaon: known\n",
+			yaml: "suppressions:\n  - rule: func-overlap\n    resaon: known\n",
 			want: `plan.yaml:3: unknown key "resaon" in suppressions[0]; valid keys: rule, module, object, function, reason`,
 		},
 		{
@@ -359,7 +359,7 @@ func TestParseErrors(t *testing.T) {
 		},
 		{
 			name: "suppression reason as mapping",
-			yaml: "suppressions:\n  - rule: overlapping-functions\n    reason: {why: known}\n",
+			yaml: "suppressions:\n  - rule: func-overlap\n    reason: {why: known}\n",
 			want: "plan.yaml:3: suppressions[0].reason must be a string, got a mapping",
 		},
 	}
