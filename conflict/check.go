@@ -245,6 +245,11 @@ func (s *simulation) loadLive() {
 		s.loaded[m.Name] = loadedModule{livepatch: m.Livepatch}
 	}
 
+	// TODO: while a replace patch is in transition, sysfs lists the nops
+	// it added for the functions of the patches it replaces, and nothing
+	// tells them from its own functions. Those nops are simulated as real
+	// functions of the patch, so they show up as overlaps and in the
+	// effective map, unless the plan maps the patch's file with live_name.
 	for _, lp := range live.Patches {
 		s.loaded[lp.Name] = loadedModule{livepatch: true}
 		if !lp.Enabled && !lp.Transition {
