@@ -168,17 +168,20 @@ func checkHeaderTables(r io.ReaderAt, size int64, ident [elf.EI_NIDENT]byte) err
 		return nil
 	}
 	if shnum == 0 {
-		// Extended numbering keeps the count in the first header.
+		// With more than 0xff00 sections, e_shnum is 0 and the count is
+		// the sh_size of section header 0, so only that header is
+		// checked here.
 		shnum = 1
 	}
 	if shoff > uint64(size) || shnum*shentsize > uint64(size)-shoff {
 		return fmt.Errorf("read ELF header: section header table [%#x, +%#x) extends past end of file (%d bytes)", shoff, shnum*shentsize, size)
 	}
 
-	// sh_type, sh_offset and sh_size of the Elf64_Shdr of the name table.
 	if shstrndx == 0 || shstrndx >= shnum || shentsize < 64 {
-		return nil // elf.NewFile reports these
+		return nil // no name table, or one that elf.NewFile rejects
 	}
+
+	// sh_type, sh_offset and sh_size of the name table's Elf64_Shdr.
 	var shdr [64]byte
 	if _, err := r.ReadAt(shdr[:], int64(shoff+shstrndx*shentsize)); err != nil {
 		return fmt.Errorf("read ELF header: section header %d: %w", shstrndx, err)

@@ -195,6 +195,10 @@ func readPatchReplace(mf *moduleFile, m *livepatch.Module, c patchCandidate) err
 	if m.Kernel.Known() && !m.Kernel.AtLeast(5, 5) {
 		field = patchReplaceOffsetPre55
 	}
+	// NOTE: a static patch built for the replace_set proposal stores a
+	// 4-byte unsigned int here, which nothing in the file distinguishes
+	// from bool replace; reading one byte gives the set on little-endian
+	// arches and 0 on big-endian ones.
 	v, err := mf.readUint(c.section, c.offset+field, 1)
 	if err != nil {
 		return fmt.Errorf("read klp_patch.replace: %w", err)

@@ -198,7 +198,7 @@ func builderOf(producer livepatch.Producer) func(elftest.Patch) *elftest.File {
 
 // expectation derives the module that a synthetic module built from p
 // declares. Layout-dependent numbers (symbol indexes, offsets, sizes) come
-// from the built file; everything else comes from p and the producer's
+// from the built file. Everything else comes from p and the producer's
 // documented layout.
 type expectation struct {
 	s        synthetic
@@ -556,7 +556,8 @@ func (e expectation) hasKlpReloc(name string) bool {
 }
 
 // moduleOptions compare everything but the notes, which explain how array
-// strides were found, and the replace detail, which checkDetail matches.
+// strides were found, and the replace detail, which each case matches with
+// a regular expression.
 var moduleOptions = cmp.Options{
 	cmpopts.IgnoreFields(livepatch.Module{}, "Notes"),
 	cmpopts.IgnoreFields(livepatch.Replace{}, "Detail"),
@@ -600,7 +601,8 @@ type syntheticCase struct {
 	name     string
 	producer livepatch.Producer
 	patch    func(arch string) elftest.Patch
-	// kernel is what vermagic gives; the zero value means kernel61.
+	// kernel is the version that vermagic gives. The zero value means
+	// kernel61.
 	kernel livepatch.KernelVersion
 	// edit changes the built File before it is encoded.
 	edit    func(t *testing.T, f *elftest.File, p elftest.Patch)
