@@ -49,9 +49,9 @@ type rela struct {
 	addend int64
 }
 
-// pointer is where a relocated pointer field points: a symbol plus addend.
-// section is the symbol's section index and offset the target inside it
-// (st_value + addend) when the symbol is defined.
+// pointer is the target of a relocated pointer field: a symbol plus
+// addend. For a defined symbol, section is its section index and offset the
+// target inside that section (st_value + addend).
 type pointer struct {
 	symIndex uint32
 	sym      elf.Symbol

@@ -53,7 +53,7 @@ type array struct {
 	stride  uint64
 	// count is the number of entries before the terminator.
 	count int
-	// how tells how the stride was found, for Module.Notes.
+	// how is the evidence the stride was measured from, for Module.Notes.
 	how string
 }
 
