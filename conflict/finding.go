@@ -81,6 +81,6 @@ type Finding struct {
 type Related struct {
 	Module string
 	Path   string
-	// Note says its part, for example "its cmdline_proc_show is shadowed".
+	// Note describes its part, for example "its cmdline_proc_show is shadowed".
 	Note string
 }

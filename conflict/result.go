@@ -31,7 +31,7 @@ const (
 	ReplaceSet Semantics = "replace-set"
 )
 
-// Step is what one load did in the simulation.
+// Step is the outcome of one load in the simulation.
 type Step struct {
 	// Index is the 1-based position of the entry in Plan.Patches, or 0 for
 	// a patch that was active before the plan.
@@ -61,7 +61,7 @@ type Mode struct {
 	// Replace is the mainline flag; Value is the tag or replace set.
 	Replace bool
 	Value   uint32
-	// Source tells where the mode came from: "flag", "plan", "data",
+	// Source is the origin of the mode: "flag", "plan", "data",
 	// "init-code", "module-param", "live", or "assumed" when the module did
 	// not say and the kpatch-build and klp-build default was taken. It is
 	// empty for a live patch whose mode is unknown: sysfs before 6.11 has no

@@ -34,7 +34,7 @@ const (
 	ProducerUnknown Producer = "unknown"
 )
 
-// ReplaceSource tells where a module's replace value was read from.
+// ReplaceSource is the origin of a module's replace value.
 type ReplaceSource string
 
 const (
@@ -205,7 +205,7 @@ type Func struct {
 	// Sympos is old_sympos exactly as stored. 0 means "must be unique"; the
 	// kernel shows it as 1 in sysfs.
 	Sympos uint64
-	// Location is where the entry starts in the file.
+	// Location is the start of the entry in the file.
 	Location Location
 }
 
@@ -343,7 +343,7 @@ type Module struct {
 	// States are the klp_state entries of a hand-written patch. kpatch-build
 	// and klp-build never set states.
 	States []State
-	// PatchLocation is where the struct klp_patch was found, for a
+	// PatchLocation is the location of the struct klp_patch, for a
 	// hand-written module.
 	PatchLocation    Location
 	KlpRelocSections []KlpRelocSection

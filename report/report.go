@@ -116,7 +116,7 @@ func displayJoin(values []string, sep string) string {
 type Skip struct {
 	// Path is the file as found on the command line or in a directory.
 	Path string
-	// Reason says why the file was left out, for example "not a livepatch
+	// Reason is why the file was left out, for example "not a livepatch
 	// module".
 	Reason string
 }
