@@ -95,6 +95,22 @@ var kbuildModules = []realModule{
 		},
 	},
 	{
+		name:      "klpc_modobj",
+		livepatch: true,
+		replace:   replaceOff,
+		objects: []livepatch.Object{
+			{
+				Name: "klpc_target",
+				Funcs: []livepatch.Func{
+					fn("klpc_target_get", "klpc_modobj_get", 0),
+					fn("klpc_target_check", "klpc_modobj_check", 0),
+					fn("klpc_target_reset", "klpc_modobj_reset", 2),
+					fn("klpc_target_untraced", "klpc_modobj_untraced", 0),
+				},
+			},
+		},
+	},
+	{
 		name:      "klpc_multi",
 		livepatch: true,
 		replace:   replaceOff,
@@ -176,6 +192,14 @@ var kbuildModules = []realModule{
 			vmlinux(fn("cmdline_proc_show", "klpc_states_down_cmdline_show", 0)),
 		},
 		states: []livepatch.State{{ID: 7, Version: 1}},
+	},
+	{
+		name:      "klpc_sympos_dup",
+		livepatch: true,
+		replace:   replaceOff,
+		objects: []livepatch.Object{
+			vmlinux(fn("type_show", "klpc_sympos_dup_type_show", 2)),
+		},
 	},
 }
 

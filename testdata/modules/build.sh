@@ -4,6 +4,9 @@
 # Rebuild every livepatch fixture in this directory from src/.
 #
 #   6.1/<name>.ko, 6.12/<name>.ko  Kbuild modules for Debian 12 x86_64 kernels
+#   6.1/target/<name>.ko,          ordinary (not livepatch) modules from
+#   6.12/target/<name>.ko          src/target/ that the livepatch fixtures
+#                                 patch as module objects
 #   cross/<arch>/<name>.o         gcc -O2 -c + ld -r objects for arm64,
 #                                 ppc64le and s390x
 #
@@ -68,6 +71,33 @@ build_kbuild() {
 			KCFLAGS="-ffile-prefix-map=$work/=" \
 			PAHOLE_FLAGS=--btf_gen_floats modules
 		strip --strip-debug -o "$here/$out/$name.ko" "$work/$out/$name/$name.ko"
+	done
+}
+
+# build_targets builds the ordinary modules in src/target/ against one header
+# tree, with the same make and strip steps as build_kbuild, into <out>/target/.
+# They live apart from the livepatch fixtures so that <out>/*.ko stays a list
+# of livepatch modules and <out>/target/ can be passed to --target as it is.
+build_targets() {
+	local out=$1 headers=/usr/src/${kernels[$1]}
+	local dir name
+
+	if [ ! -d "$headers" ]; then
+		echo "build.sh: $headers is missing; install ${kernels[$1]}" >&2
+		exit 1
+	fi
+
+	mkdir -p "$here/$out/target"
+	rm -f "$here/$out/target"/*.ko
+	for dir in "$here"/src/target/*/; do
+		name=$(basename "$dir")
+		mkdir -p "$work/$out/target"
+		cp -r "$dir" "$work/$out/target/$name"
+		make -s -C "$headers" M="$work/$out/target/$name" \
+			KCFLAGS="-ffile-prefix-map=$work/=" \
+			PAHOLE_FLAGS=--btf_gen_floats modules
+		strip --strip-debug -o "$here/$out/target/$name.ko" \
+			"$work/$out/target/$name/$name.ko"
 	done
 }
 
@@ -142,6 +172,8 @@ case $what in
 kbuild)
 	build_kbuild 6.1
 	build_kbuild 6.12
+	build_targets 6.1
+	build_targets 6.12
 	;;
 cross)
 	build_cross
@@ -149,6 +181,8 @@ cross)
 all)
 	build_kbuild 6.1
 	build_kbuild 6.12
+	build_targets 6.1
+	build_targets 6.12
 	build_cross
 	;;
 *)
