@@ -1,14 +1,3 @@
-// Package target holds what klpcheck knows about the kernel a patch is
-// deployed on: the symbols of vmlinux and of its modules in the order the
-// kernel counts old_sympos, the ftrace call sites, the exported symbols with
-// their CRCs, and the release and vermagic.
-//
-// Each input a user names with --target fills part of it. A vmlinux ELF
-// gives symbols with sizes, source files and ftrace records; System.map
-// gives names and addresses only; a /proc/kallsyms dump adds the symbols of
-// loaded modules; Module.symvers gives exports and CRCs; a modules tree gives
-// the module list and, on demand, one module's symbols. What no input
-// covers stays unknown, and the rules that need it say "not checked".
 package target
 
 import (
@@ -33,8 +22,12 @@ const (
 type Input struct {
 	Path string
 	Kind Kind
-	// Symbols counts the symbols or entries read from it.
+	// Symbols counts the symbols or entries read from it: kallsyms-visible
+	// symbols, exports, functions or, for a modules tree, modules.
 	Symbols int
+	// Notes are facts about the input that a user should see: what it
+	// could not give, or what was found in a package directory.
+	Notes []string
 }
 
 // Symbol is one symbol of a target object.
@@ -51,8 +44,14 @@ type Symbol struct {
 	// .text or .noinstr.text, and empty when the input does not say.
 	Section string
 	// File is the source file named by the nearest preceding STT_FILE
-	// symbol of an ELF symbol table, and empty when unknown.
+	// symbol of an ELF symbol table, and empty when unknown. Only local
+	// symbols get one: the ELF rule ties an STT_FILE entry to the local
+	// symbols that follow it, and global symbols come after all locals.
 	File string
+	// Offset is the symbol's offset inside Section (st_value in a module,
+	// the address minus the section address in vmlinux), and 0 when
+	// Section is empty.
+	Offset uint64
 }
 
 // Object is the symbol table of vmlinux or of one module.
@@ -66,7 +65,26 @@ type Object struct {
 	// Symbols are in the order the kernel counts old_sympos: for vmlinux,
 	// the kallsyms-visible symbols by address; for a module, its core
 	// symbols in .symtab order.
+	//
+	// For a module read from a .ko file, Addr is not a load address: the
+	// reader places the module's SHF_ALLOC sections one after another in
+	// section header order from address 0, each aligned to its
+	// sh_addralign, so that symbols and ftrace records of different
+	// sections do not overlap. Offset keeps the section-relative st_value.
 	Symbols []Symbol
+
+	// LoadingSymbols is set for a module read from a .ko file. It holds
+	// every named, defined symbol in .symtab order, which is what the
+	// kernel counts while the module is still loading: klp_module_coming
+	// resolves a patch's symbols for a module that loads after the patch,
+	// before the module's init has run and before the kernel drops the
+	// non-core symbols. MatchesLoading searches it.
+	LoadingSymbols []Symbol
+
+	// AddrsHidden is set for a /proc/kallsyms dump read without
+	// CAP_SYSLOG, where the kernel prints every address as zero. Names
+	// and their order are still right, but Addr is 0.
+	AddrsHidden bool
 
 	// Ftrace holds the ftrace call-site addresses in ascending order, and
 	// FtraceKnown says whether an input gave them. Addresses are in the
@@ -79,6 +97,10 @@ type Object struct {
 	Srcversion string
 	BuildID    string
 	Vermagic   string
+
+	// Exports are the symbols the object exports, from its __ksymtab
+	// entries, in .symtab order. Nil for text inputs.
+	Exports []Export
 
 	index     map[string][]int32
 	indexOnce sync.Once
@@ -93,6 +115,18 @@ func (o *Object) Matches(name string) []Symbol {
 	out := make([]Symbol, len(idx))
 	for i, j := range idx {
 		out[i] = o.Symbols[j]
+	}
+	return out
+}
+
+// MatchesLoading returns the symbols of LoadingSymbols named name, in
+// counting order. It returns nil for an object without LoadingSymbols.
+func (o *Object) MatchesLoading(name string) []Symbol {
+	var out []Symbol
+	for _, s := range o.LoadingSymbols {
+		if s.Name == name {
+			out = append(out, s)
+		}
 	}
 	return out
 }
@@ -125,9 +159,12 @@ type Export struct {
 	// CRC is the modversions CRC; CRCKnown is false when the input has none.
 	CRC      uint32
 	CRCKnown bool
-	// GPLOnly is set for EXPORT_SYMBOL_GPL.
-	GPLOnly   bool
-	Namespace string
+	// GPLOnly is set for EXPORT_SYMBOL_GPL. GPLUnknown is set instead
+	// when the input does not say (modules.symbols), and GPLOnly is then
+	// false.
+	GPLOnly    bool
+	GPLUnknown bool
+	Namespace  string
 }
 
 // Target is the merged view of every target input. Load fills it from
@@ -158,6 +195,19 @@ type Target struct {
 
 	exports      map[string]Export
 	exportsKnown bool
+	// exportsVmlinux and exportsModules record whether the loaded inputs
+	// list vmlinux's exports and the modules' exports. Export lookups
+	// are known only when both are.
+	exportsVmlinux bool
+	exportsModules bool
+
+	// loaded holds the modules a /proc/kallsyms dump lists, nil when no
+	// dump was read.
+	loaded map[string]bool
+
+	// vmlinuxRank is the rank of the input that gave Vmlinux, so that a
+	// vmlinux ELF wins over System.map whatever the order of the inputs.
+	vmlinuxRank int
 
 	// filter holds available_filter_functions: object name, then function
 	// name. Nil when no input gave it.
@@ -252,12 +302,14 @@ func (t *Target) Module(name string) (*Object, error) {
 }
 
 // HasModule reports whether the target has the module name. known is
-// false when no input lists the target's modules.
+// false when the module was not found and no input lists all of the
+// target's modules: a module file or a /proc/kallsyms dump names some
+// modules, but only a modules tree names all of them.
 func (t *Target) HasModule(name string) (found, known bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	_, found = t.modules[name]
-	return found, t.modulesKnown
+	return found, found || t.modulesKnown
 }
 
 // ModuleNames returns the names of the target's modules, sorted.
