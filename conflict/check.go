@@ -86,23 +86,39 @@ type refusal struct {
 }
 
 // refusalRank orders the rules that refuse a load by where the kernel
-// checks: the module loader first (vermagic in check_modinfo, the name in
-// add_unformed_module, vmlinux klp relocations in apply_relocations), then
-// klp_enable_patch (metadata, klp_is_patch_compatible and the proposed set
-// checks), then klp_init_patch (nops, objects, functions, sysfs kobjects).
-// The first refusal is the error insmod returns.
+// checks. The module loader comes first: vermagic and livepatch support in
+// check_modinfo, the name in add_unformed_module, exported symbols and
+// their CRCs in simplify_symbols, vmlinux klp relocations in
+// apply_relocations. Then klp_enable_patch checks the metadata, runs
+// klp_is_patch_compatible and the proposed set checks, and klp_init_patch
+// adds nops, objects, functions and their sysfs kobjects and looks up the
+// symbols. ftrace comes last, in __klp_enable_patch. The first refusal is
+// the error insmod returns, and rules of equal rank keep registry order.
+//
+// NOTE: a rule has one rank, so a klp symbol that fails to resolve ranks
+// with the function lookups, although the module loader resolves vmlinux
+// klp symbols before klp_enable_patch runs.
 var refusalRank = map[string]int{
-	"vermagic-differs":    1,
-	"module-name-clash":   2,
-	"klp-reloc-invalid":   3,
-	"metadata-invalid":    4,
-	"state-incompatible":  5,
-	"state-set-conflict":  6,
-	"set-conflict":        7,
-	"sympos-zero-one":     8,
-	"object-name-invalid": 9,
-	"duplicate-object":    10,
-	"duplicate-func":      11,
+	"vermagic-differs":     10,
+	"vermagic-mismatch":    10,
+	"no-livepatch-support": 12,
+	"module-name-clash":    20,
+	"unexported-symbol":    30,
+	"crc-mismatch":         30,
+	"pre-5.1-api":          30,
+	"klp-reloc-invalid":    40,
+	"metadata-invalid":     50,
+	"state-incompatible":   60,
+	"state-set-conflict":   70,
+	"set-conflict":         80,
+	"sympos-zero-one":      90,
+	"object-name-invalid":  100,
+	"duplicate-object":     110,
+	"duplicate-func":       120,
+	"symbol-not-found":     130,
+	"symbol-ambiguous":     130,
+	"sympos-out-of-range":  130,
+	"not-ftraceable":       140,
 }
 
 // candidate is a plan entry about to be loaded.

@@ -58,7 +58,8 @@ type Finding struct {
 	Message string
 
 	// Module is the module name and Path the file it was read from (empty
-	// for a patch known only from the live state).
+	// for a patch known only from the live state). A finding of a gate rule
+	// has no module, and its Path is the plan or baseline file.
 	Module string
 	Path   string
 	// Object, Function and Sympos name the function concerned; Function is
@@ -72,9 +73,17 @@ type Finding struct {
 	// Step is the 1-based plan step that loads Module, or 0 for a finding
 	// about the live state or the plan as a whole.
 	Step int
+	// Line is the 1-based line in Path of the suppression that a gate
+	// finding is about. It is 0 for every other finding.
+	Line int
 
 	// Related lists every other patch involved, in load order.
 	Related []Related
+
+	// Suppressed is set when a suppression in the plan file or a baseline
+	// entry accepts the finding. Suppressed findings do not count towards
+	// --fail-on.
+	Suppressed *Suppressed
 }
 
 // Related is another patch that takes part in a finding.

@@ -2,6 +2,7 @@ package conflict
 
 import (
 	"github.com/klpcheck/klpcheck/livepatch"
+	"github.com/klpcheck/klpcheck/target"
 )
 
 // Plan is a deployment to simulate: the modules to load in order, the
@@ -72,6 +73,28 @@ type KernelInfo struct {
 	// Unknown, Check looks the release up with SymposMatch. Yes or No, set by
 	// the user, takes precedence over that table.
 	SymposMatch Tristate
+
+	// Target holds what the target inputs tell about the kernel: vmlinux
+	// and module symbols, ftrace call sites, exports and the release. The
+	// target rules (KLP06xx) check the plan's modules against it. With nil
+	// they check nothing and add no notes.
+	Target *target.Target
+	// TargetExpect lists the srcversion or build ID the plan expects of
+	// target files, which target-srcversion-mismatch compares.
+	TargetExpect []TargetExpectation
+}
+
+// TargetExpectation is a target file with the identity the plan expects
+// of it.
+type TargetExpectation struct {
+	// Path is the target input as Load read it.
+	Path string
+	// Expect is a srcversion (24 hex digits, as modinfo prints it) or a GNU
+	// build ID in hex, compared without regard to case.
+	Expect string
+	// Where is the place in the plan that states it, such as
+	// "plan.yaml:7", for messages.
+	Where string
 }
 
 // LiveState is a snapshot of the livepatch state of a running host, as

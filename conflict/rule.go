@@ -22,7 +22,8 @@ type Rule struct {
 	// Title is a one-line lowercase summary without a final period.
 	Title string
 	// Doc says what the rule detects; Kernel the kernel behaviour behind it,
-	// with the kernel version; Fix how to resolve a finding.
+	// with the kernel version; Fix how to resolve a finding. Kernel is empty
+	// for the gate rules, which check klpcheck's own configuration.
 	Doc    string
 	Kernel string
 	Fix    string
@@ -43,6 +44,10 @@ type Rule struct {
 	checkEffect func(p *pass, e *effect)
 	// checkFinal runs once on the state at the end of the plan.
 	checkFinal func(p *pass)
+
+	// gate is set for the KLP07xx rules, which have no check. Their
+	// findings come from ApplySuppressions and ApplyBaseline, after Check.
+	gate bool
 }
 
 // appliesTo reports whether the rule runs under sem.
@@ -56,7 +61,9 @@ func (r *Rule) Explanation() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s (%s)\n\n%s\n\n", r.ID, r.Name, r.Severity, r.Title)
 	fmt.Fprintf(&b, "What it detects\n\n%s\n\n", r.Doc)
-	fmt.Fprintf(&b, "Kernel behaviour\n\n%s\n\n", r.Kernel)
+	if r.Kernel != "" {
+		fmt.Fprintf(&b, "Kernel behaviour\n\n%s\n\n", r.Kernel)
+	}
 	fmt.Fprintf(&b, "How to fix it\n\n%s\n", r.Fix)
 	if len(r.Semantics) > 0 {
 		names := make([]string, len(r.Semantics))
@@ -68,9 +75,11 @@ func (r *Rule) Explanation() string {
 	return b.String()
 }
 
+// ruleNamePattern allows a dot inside a word for a version, as in
+// pre-5.1-api.
 var (
 	ruleIDPattern   = regexp.MustCompile(`^KLP[0-9]{4}$`)
-	ruleNamePattern = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
+	ruleNamePattern = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+(\.[a-z0-9]+)*)*$`)
 )
 
 // maxTitleLen is the longest title that fits one line of `klpcheck rules`
@@ -79,7 +88,8 @@ const maxTitleLen = 72
 
 // Validate checks every registered rule: unique, well-formed IDs and names,
 // a lowercase title, the three documentation paragraphs, and at least one
-// check. It returns every problem found, joined.
+// check. A gate rule has no check and may leave out Kernel, and only gate
+// rules have KLP07xx IDs. It returns every problem found, joined.
 func Validate() error {
 	return validateRules(registry)
 }
@@ -127,6 +137,9 @@ func validateRules(rules []*Rule) error {
 			bad("title %q must start lowercase and end without a period", r.Title)
 		}
 		for _, doc := range []struct{ field, text string }{{"Doc", r.Doc}, {"Kernel", r.Kernel}, {"Fix", r.Fix}} {
+			if doc.field == "Kernel" && r.gate && doc.text == "" {
+				continue
+			}
 			if strings.TrimSpace(doc.text) == "" {
 				bad("missing %s", doc.field)
 			} else if !strings.HasSuffix(strings.TrimSpace(doc.text), ".") {
@@ -138,8 +151,14 @@ func validateRules(rules []*Rule) error {
 				bad("unknown semantics %q", s)
 			}
 		}
-		if r.checkModule == nil && r.checkLoad == nil && r.checkEffect == nil && r.checkFinal == nil {
+		hasCheck := r.checkModule != nil || r.checkLoad != nil || r.checkEffect != nil || r.checkFinal != nil
+		switch {
+		case r.gate && hasCheck:
+			bad("a gate rule must have no check function")
+		case !r.gate && !hasCheck:
 			bad("no check function")
+		case r.gate != strings.HasPrefix(r.ID, gateIDPrefix):
+			bad("IDs %sxx are for the gate rules, and only for them", gateIDPrefix)
 		}
 	}
 	return errors.Join(errs...)

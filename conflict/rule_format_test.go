@@ -302,6 +302,18 @@ func TestVermagicDiffers(t *testing.T) {
 		checkFindings(t, res, want{Rule: "vermagic-differs", Severity: SeverityError, Step: 2, Module: "klpc_b"})
 		checkRefused(t, res, 2, "ENOEXEC", "vermagic-differs")
 	})
+	t.Run("against the target with modversions", func(t *testing.T) {
+		v := module("klpc_v", vmlinux("g"))
+		v.Kernel = b.Kernel
+		v.Versions = []livepatch.SymbolVersion{{Name: "module_layout", CRC: 0x2a5e6c1f}}
+		res := Check(Plan{Kernel: KernelInfo{Version: release(6, 1, 0, "6.1.0-57-amd64")}, Patches: []Patch{nonReplace(v)}})
+
+		checkFindings(t, res, want{Rule: "vermagic-differs", Severity: SeverityError, Step: 1, Module: "klpc_v"})
+		checkLoaded(t, res, 1)
+		if got, want := res.Findings[0].Message, "klpc_v is built for 6.1.0-58-amd64, but the target kernel is 6.1.0-57-amd64: modversions make the loader skip the release, so the load depends on every CRC matching, and a load runs code built from another vmlinux"; got != want {
+			t.Errorf("message:\n got %q\nwant %q", got, want)
+		}
+	})
 	t.Run("same release", func(t *testing.T) {
 		c := module("klpc_c", vmlinux("h"))
 		c.Kernel = a.Kernel

@@ -33,12 +33,14 @@ var vermagicDiffers = &Rule{
 	Doc: `Reports a module whose vermagic release (the first word of the vermagic modinfo
 string) differs from the release the plan deploys to: the target kernel's when the plan
 names one, else the release of a live patch's file, which the host accepted, else the
-release of the first module of the plan. In the first two cases the load is refused; in
-the last the finding shows that the plan mixes builds but cannot tell which one matches
-the host.`,
+release of the first module of the plan. In the first two cases the load is refused,
+unless the module carries modversions CRCs; in the last the finding shows that the plan
+mixes builds but cannot tell which one matches the host.`,
 	Kernel: `The module loader compares the module's vermagic with the running kernel's
 (check_modinfo in kernel/module/main.c) and fails the load with -ENOEXEC ("version magic
-'...' should be '...'") unless insmod forces it, which taints the kernel. A livepatch built
+'...' should be '...'") unless insmod forces it, which taints the kernel. When the module
+has a __versions section (CONFIG_MODVERSIONS), same_magic skips the release word and the
+load goes on to the per-symbol CRC checks, so the module may load. A livepatch built
 for another release also patches functions whose code, offsets and sympos were taken from
 another vmlinux.`,
 	Fix: `Rebuild the module against the source, configuration and vmlinux of the target
@@ -75,6 +77,14 @@ func checkVermagic(p *pass, c *candidate) {
 	default:
 		f = moduleFinding(c, fmt.Sprintf("%s is built for %s, but %s is built for %s: at most one of them matches the host", c.state.name, release, p.s.vermagicFrom, p.s.vermagicRef))
 		f.Related = []Related{*p.s.vermagicModule}
+	}
+	// same_magic skips the release word when the module has a __versions
+	// section, so such a module loads on another release as long as every
+	// CRC matches (kernel/module/version.c, since 2.6.x and still in 6.19).
+	if p.s.vermagicHost && len(c.module.Versions) > 0 {
+		f.Message = fmt.Sprintf("%s is built for %s, but the target kernel is %s: modversions make the loader skip the release, so the load depends on every CRC matching, and a load runs code built from another vmlinux", c.state.name, release, p.s.vermagicRef)
+		p.report(f)
+		return
 	}
 	p.report(f)
 	if p.s.vermagicHost {

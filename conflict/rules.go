@@ -28,6 +28,22 @@ var registry = sortRules([]*Rule{
 	stateSetConflict,
 	moduleNameClash,
 	transitionBusy,
+	symbolNotFound,
+	symbolAmbiguous,
+	symposOutOfRange,
+	symposFirstOfMany,
+	notFtraceable,
+	unexportedSymbol,
+	crcMismatch,
+	vermagicMismatch,
+	noLivepatchSupport,
+	objectNotInTarget,
+	objectNotLoaded,
+	targetSrcversionMismatch,
+	pre51API,
+	suppressionInvalid,
+	suppressionStale,
+	baselineStale,
 })
 
 func sortRules(rules []*Rule) []*Rule {

@@ -83,7 +83,13 @@ func TestRulesSortedAndComplete(t *testing.T) {
 		"KLP0203 stack-order-dependent", "KLP0204 set-conflict", "KLP0301 replace-reverts",
 		"KLP0302 replace-disables", "KLP0303 empty-replace", "KLP0304 sympos-zero-one",
 		"KLP0401 state-incompatible", "KLP0402 state-set-conflict", "KLP0501 module-name-clash",
-		"KLP0502 transition-busy",
+		"KLP0502 transition-busy", "KLP0601 symbol-not-found", "KLP0602 symbol-ambiguous",
+		"KLP0603 sympos-out-of-range", "KLP0604 sympos-first-of-many", "KLP0605 not-ftraceable",
+		"KLP0606 unexported-symbol", "KLP0607 crc-mismatch", "KLP0608 vermagic-mismatch",
+		"KLP0609 no-livepatch-support", "KLP0610 object-not-in-target", "KLP0611 object-not-loaded",
+		"KLP0612 target-srcversion-mismatch", "KLP0613 pre-5.1-api",
+		"KLP0701 suppression-invalid", "KLP0702 suppression-stale",
+		"KLP0703 baseline-stale",
 	}
 	var got []string
 	for i := range ids {

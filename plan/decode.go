@@ -19,6 +19,7 @@ import (
 // Valid keys at each level, in the order the messages list them.
 var (
 	fileKeys        = []string{"semantics", "kernel", "live", "targets", "fail_on", "patches", "suppressions"}
+	targetKeys      = []string{"path", "expect"}
 	patchKeys       = []string{"path", "replace", "tag", "set", "expect", "live_name"}
 	suppressionKeys = []string{"rule", "module", "object", "function", "reason"}
 
@@ -165,15 +166,43 @@ func (d *decoder) forEachKey(m *yaml.Node, where string, valid []string, fn func
 	}
 }
 
+// decodeTargets decodes the targets list. An entry is a path, or a
+// mapping with a path and an expected srcversion or build ID.
 func (d *decoder) decodeTargets(value *yaml.Node, dir string) []Target {
 	var targets []Target
 	for i, item := range d.listValue(value, "targets") {
-		field := fmt.Sprintf("targets[%d]", i)
-		p, ok := d.stringValue(item, field)
-		if !ok {
+		where := fmt.Sprintf("targets[%d]", i)
+		line := item.Line
+		entry := deref(item)
+
+		if entry.Kind != yaml.MappingNode {
+			if entry.Kind != yaml.ScalarNode {
+				d.errorf(line, "%s must be a path or a mapping with the keys %s, got %s", where, strings.Join(targetKeys, ", "), describe(entry))
+				continue
+			}
+			if p, ok := d.stringValue(item, where); ok {
+				targets = append(targets, Target{Path: resolve(dir, p), RawPath: p, Line: line})
+			}
 			continue
 		}
-		targets = append(targets, Target{Path: resolve(dir, p), RawPath: p, Line: item.Line})
+
+		t := Target{Line: line, Lines: map[string]int{}}
+		d.forEachKey(entry, where, targetKeys, func(key string, keyLine int, v *yaml.Node) {
+			t.Lines[key] = keyLine
+			switch key {
+			case "path":
+				if raw, ok := d.stringValue(v, where+".path"); ok {
+					t.RawPath, t.Path = raw, resolve(dir, raw)
+				}
+			case "expect":
+				t.Expect = d.expectValue(v, where+".expect")
+			}
+		})
+		if _, ok := t.Lines["path"]; !ok {
+			d.errorf(line, "%s has no path; every target entry names a file or directory", where)
+			continue
+		}
+		targets = append(targets, t)
 	}
 	return targets
 }

@@ -50,8 +50,9 @@ type File struct {
 	Kernel string
 	// Live is the snapshot directory written by klpcheck snapshot.
 	Live string
-	// Targets are the files that later verification checks the patched
-	// functions against, in file order.
+	// Targets are the files of the target kernel that klpcheck check
+	// verifies the modules against (vmlinux, System.map, modules, ...), in
+	// file order.
 	Targets []Target
 	// FailOn is error, warning, note or none.
 	FailOn string
@@ -64,13 +65,21 @@ type File struct {
 	Lines map[string]int
 }
 
-// Target is one entry of the targets list.
+// Target is one entry of the targets list: a path, or a mapping with a
+// path and the identity the file must have.
 type Target struct {
 	// Path is resolved against the plan's directory. RawPath is the value
 	// as written.
 	Path    string
 	RawPath string
-	Line    int
+	// Expect is the srcversion or GNU build ID, in hex, that the file must
+	// have, empty when the entry does not give one.
+	Expect string
+
+	// Line is the line of the entry. Lines maps each key of a mapping
+	// entry to its line, and is nil for an entry written as a plain path.
+	Line  int
+	Lines map[string]int
 }
 
 // Patch is one entry of the patches list: a module to load and what the plan

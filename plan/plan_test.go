@@ -26,7 +26,13 @@ func TestLoadFullExample(t *testing.T) {
 		Live:      "testdata/snapshots/web01",
 		Targets: []Target{
 			{Path: "testdata/vmlinux-6.1.0-57-amd64", RawPath: "vmlinux-6.1.0-57-amd64", Line: 7},
-			{Path: "/usr/lib/modules/6.1.0-57-amd64/kernel/fs/ext4/ext4.ko", RawPath: "/usr/lib/modules/6.1.0-57-amd64/kernel/fs/ext4/ext4.ko", Line: 8},
+			{
+				Path:    "/usr/lib/modules/6.1.0-57-amd64/kernel/fs/ext4/ext4.ko",
+				RawPath: "/usr/lib/modules/6.1.0-57-amd64/kernel/fs/ext4/ext4.ko",
+				Expect:  "0F2C6B1A9E5D4C3B2A190807",
+				Line:    8,
+				Lines:   map[string]int{"path": 8, "expect": 9},
+			},
 		},
 		FailOn: "warning",
 		Patches: []Patch{
@@ -35,16 +41,16 @@ func TestLoadFullExample(t *testing.T) {
 				RawPath: "modules/klpc_cumulative.ko",
 				Replace: ptr(true),
 				Expect:  "5A3C1B0E4F2D6A7B8C9D0E1F",
-				Line:    12,
-				Lines:   map[string]int{"path": 12, "replace": 13, "expect": 14},
+				Line:    13,
+				Lines:   map[string]int{"path": 13, "replace": 14, "expect": 15},
 			},
 			{
 				Path:     "testdata/modules/klpc_overlap_a.ko",
 				RawPath:  "modules/klpc_overlap_a.ko",
 				Replace:  ptr(false),
 				LiveName: "klpc_overlap_a",
-				Line:     15,
-				Lines:    map[string]int{"path": 15, "replace": 16, "live_name": 17},
+				Line:     16,
+				Lines:    map[string]int{"path": 16, "replace": 17, "live_name": 18},
 			},
 			{
 				Path:    "/srv/livepatch/klpc_multi.ko",
@@ -52,8 +58,8 @@ func TestLoadFullExample(t *testing.T) {
 				Tag:     ptr(uint32(2)),
 				Set:     ptr(uint32(16)),
 				Expect:  "3f1e0c8b2a4d5e6f708192a3b4c5d6e7f8091a2b",
-				Line:    18,
-				Lines:   map[string]int{"path": 18, "tag": 19, "set": 20, "expect": 21},
+				Line:    19,
+				Lines:   map[string]int{"path": 19, "tag": 20, "set": 21, "expect": 22},
 			},
 		},
 		Suppressions: []Suppression{
@@ -63,13 +69,13 @@ func TestLoadFullExample(t *testing.T) {
 				Object:   "vmlinux",
 				Function: "cmdline_proc_show",
 				Reason:   "klpc_overlap_a deliberately overrides the cumulative fix until 2026-09",
-				Line:     24,
-				Lines:    map[string]int{"rule": 24, "module": 25, "object": 26, "function": 27, "reason": 28},
+				Line:     25,
+				Lines:    map[string]int{"rule": 25, "module": 26, "object": 27, "function": 28, "reason": 29},
 			},
 		},
 		Lines: map[string]int{
-			"semantics": 3, "kernel": 4, "live": 5, "targets": 6, "fail_on": 9,
-			"patches": 11, "suppressions": 23,
+			"semantics": 3, "kernel": 4, "live": 5, "targets": 6, "fail_on": 10,
+			"patches": 12, "suppressions": 24,
 		},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -154,6 +160,28 @@ func TestParseValues(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestParseTargets(t *testing.T) {
+	yaml := `targets:
+  - System.map-6.1.0-57-amd64
+  - path: /lib/modules/6.1.0-57-amd64
+  - path: modules/ext4.ko
+    expect: 0f2c6b1a9e5d4c3b2a190807
+`
+	got, err := Parse([]byte(yaml), "deploy/plan.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	want := []Target{
+		{Path: "deploy/System.map-6.1.0-57-amd64", RawPath: "System.map-6.1.0-57-amd64", Line: 2},
+		{Path: "/lib/modules/6.1.0-57-amd64", RawPath: "/lib/modules/6.1.0-57-amd64", Line: 3, Lines: map[string]int{"path": 3}},
+		{Path: "deploy/modules/ext4.ko", RawPath: "modules/ext4.ko", Expect: "0f2c6b1a9e5d4c3b2a190807", Line: 4, Lines: map[string]int{"path": 4, "expect": 5}},
+	}
+	if diff := cmp.Diff(want, got.Targets); diff != "" {
+		t.Errorf("Targets mismatch (-want +got):\n%s", diff)
 	}
 }
 
@@ -273,9 +301,34 @@ func TestParseErrors(t *testing.T) {
 			want: `plan.yaml:1: targets must be a list, got the string "vmlinux"`,
 		},
 		{
-			name: "target as mapping",
-			yaml: "targets:\n  - {path: vmlinux}\n",
-			want: "plan.yaml:2: targets[0] must be a string, got a mapping",
+			name: "target as list",
+			yaml: "targets:\n  - [vmlinux]\n",
+			want: "plan.yaml:2: targets[0] must be a path or a mapping with the keys path, expect, got a list",
+		},
+		{
+			name: "target as boolean",
+			yaml: "targets:\n  - true\n",
+			want: "plan.yaml:2: targets[0] must be a string, got the boolean true; quote it if you mean the text",
+		},
+		{
+			name: "target without path",
+			yaml: "targets:\n  - expect: 5A3C1B0E4F2D6A7B8C9D0E1F\n",
+			want: "plan.yaml:2: targets[0] has no path; every target entry names a file or directory",
+		},
+		{
+			name: "unknown target key",
+			yaml: "targets:\n  - path: vmlinux\n    srcversion: 5A3C1B0E4F2D6A7B8C9D0E1F\n",
+			want: `plan.yaml:3: unknown key "srcversion" in targets[0]; valid keys: path, expect`,
+		},
+		{
+			name: "target expect not hex",
+			yaml: "targets:\n  - {path: ext4.ko, expect: 5A3C-1B0E}\n",
+			want: `plan.yaml:2: invalid targets[0].expect "5A3C-1B0E": expected a srcversion or build ID in hex`,
+		},
+		{
+			name: "empty target path",
+			yaml: "targets:\n  - path: ''\n",
+			want: "plan.yaml:2: targets[0].path is empty",
 		},
 		{
 			name: "patches as mapping",

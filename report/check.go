@@ -29,6 +29,9 @@ type Check struct {
 	// Version is the klpcheck version written to SARIF tool.driver.version;
 	// it is left out when empty.
 	Version string
+	// Target is the target kernel the modules were checked against, or nil
+	// when no target input was given.
+	Target *TargetInfo
 	// PlanPath is the plan file, if any. SARIF output uses it as the location
 	// of findings that have no module file, because GitHub code scanning
 	// rejects results without a location.
@@ -37,7 +40,7 @@ type Check struct {
 
 // CheckFormats returns the formats that WriteCheck accepts.
 func CheckFormats() []Format {
-	return []Format{FormatText, FormatJSON, FormatSARIF}
+	return []Format{FormatText, FormatJSON, FormatSARIF, FormatGitHub}
 }
 
 // WriteCheck renders c to w in the given format and returns the first write
@@ -50,8 +53,10 @@ func WriteCheck(w io.Writer, format Format, c Check) error {
 		return WriteCheckJSON(w, c)
 	case FormatSARIF:
 		return WriteCheckSARIF(w, c)
+	case FormatGitHub:
+		return WriteCheckGitHub(w, c)
 	}
-	return fmt.Errorf("check: unsupported format %q (want text, json or sarif)", format)
+	return fmt.Errorf("check: unsupported format %q (want text, json, sarif or github)", format)
 }
 
 // findingFunction returns the function a finding is about in the form
@@ -80,11 +85,25 @@ func funcName(object, function string, sympos uint64, hasSympos bool) string {
 	return name
 }
 
-// severityCounts counts the findings of each severity.
+// severityCounts counts the findings of each severity that are not
+// suppressed, which are those that --fail-on looks at.
 func severityCounts(findings []conflict.Finding) map[conflict.Severity]int {
 	counts := make(map[conflict.Severity]int)
 	for _, f := range findings {
-		counts[f.Severity]++
+		if f.Suppressed == nil {
+			counts[f.Severity]++
+		}
 	}
 	return counts
+}
+
+// suppressedCount counts the suppressed findings.
+func suppressedCount(findings []conflict.Finding) int {
+	n := 0
+	for _, f := range findings {
+		if f.Suppressed != nil {
+			n++
+		}
+	}
+	return n
 }

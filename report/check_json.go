@@ -22,6 +22,7 @@ const CheckSchemaVersion = 1
 type checkJSON struct {
 	SchemaVersion int               `json:"schema_version"`
 	Semantics     string            `json:"semantics"`
+	Target        *targetJSON       `json:"target"`
 	Counts        checkCountsJSON   `json:"counts"`
 	Findings      []findingJSON     `json:"findings"`
 	Effective     []effectiveJSON   `json:"effective"`
@@ -32,23 +33,33 @@ type checkJSON struct {
 }
 
 type checkCountsJSON struct {
-	Error   int `json:"error"`
-	Warning int `json:"warning"`
-	Note    int `json:"note"`
+	Error      int `json:"error"`
+	Warning    int `json:"warning"`
+	Note       int `json:"note"`
+	Suppressed int `json:"suppressed"`
 }
 
 type findingJSON struct {
-	ID       string        `json:"id"`
-	Name     string        `json:"name"`
-	Severity string        `json:"severity"`
-	Message  string        `json:"message"`
-	Module   *string       `json:"module"`
-	Path     *string       `json:"path"`
-	Object   *string       `json:"object"`
-	Function *string       `json:"function"`
-	Sympos   *uint64       `json:"sympos"`
-	Step     *int          `json:"step"`
-	Related  []relatedJSON `json:"related"`
+	ID         string          `json:"id"`
+	Name       string          `json:"name"`
+	Severity   string          `json:"severity"`
+	Message    string          `json:"message"`
+	Module     *string         `json:"module"`
+	Path       *string         `json:"path"`
+	Object     *string         `json:"object"`
+	Function   *string         `json:"function"`
+	Sympos     *uint64         `json:"sympos"`
+	Step       *int            `json:"step"`
+	Line       *int            `json:"line"`
+	Related    []relatedJSON   `json:"related"`
+	Suppressed *suppressedJSON `json:"suppressed"`
+}
+
+type suppressedJSON struct {
+	Kind   string `json:"kind"`
+	Reason string `json:"reason"`
+	File   string `json:"file"`
+	Line   *int   `json:"line"`
 }
 
 type relatedJSON struct {
@@ -106,10 +117,12 @@ func WriteCheckJSON(w io.Writer, c Check) error {
 	doc := checkJSON{
 		SchemaVersion: CheckSchemaVersion,
 		Semantics:     string(res.Semantics),
+		Target:        targetToJSON(c.Target),
 		Counts: checkCountsJSON{
-			Error:   counts[conflict.SeverityError],
-			Warning: counts[conflict.SeverityWarning],
-			Note:    counts[conflict.SeverityNote],
+			Error:      counts[conflict.SeverityError],
+			Warning:    counts[conflict.SeverityWarning],
+			Note:       counts[conflict.SeverityNote],
+			Suppressed: suppressedCount(res.Findings),
 		},
 		Findings:  make([]findingJSON, 0, len(res.Findings)),
 		Effective: make([]effectiveJSON, 0, len(res.Effective)),
@@ -171,6 +184,17 @@ func findingToJSON(f conflict.Finding) findingJSON {
 	if f.Step > 0 {
 		step := f.Step
 		out.Step = &step
+	}
+	if f.Line > 0 {
+		line := f.Line
+		out.Line = &line
+	}
+	if s := f.Suppressed; s != nil {
+		out.Suppressed = &suppressedJSON{Kind: s.Kind, Reason: s.Reason, File: s.File}
+		if s.Line > 0 {
+			line := s.Line
+			out.Suppressed.Line = &line
+		}
 	}
 	for _, r := range f.Related {
 		out.Related = append(out.Related, relatedJSON{

@@ -20,9 +20,16 @@ package report
 //   - When partialFingerprints is missing, GitHub's upload-sarif action
 //     computes a fingerprint from the source lines around the result, which
 //     for a binary .ko hashes arbitrary bytes (GitHub's "SARIF support for
-//     code scanning" page). Every result therefore carries its own
-//     fingerprint of the rule, module, object, function and sympos, so an
-//     alert survives a rebuild or rename of the module file.
+//     code scanning" page). Every result therefore carries the fingerprint
+//     that baselines use (conflict.Fingerprint): the rule, module, object,
+//     function, sympos and related module names, so an alert survives a
+//     rebuild or rename of the module file.
+//   - A suppressed finding stays in the log with a suppressions entry of
+//     kind external, because the plan file or the baseline accepted it,
+//     not a comment in the analysed file.
+//     NOTE: users of other SARIF producers report that GitHub code
+//     scanning shows such results as open alerts; this has not been tried
+//     with klpcheck.
 //   - GitHub and the VS Code SARIF viewer show relatedLocations only when
 //     the result message links them as [text](id), and GitHub then shows
 //     only the linked file, not the location's message. The message text
@@ -41,8 +48,6 @@ package report
 // records the last four points.
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -66,8 +71,9 @@ const (
 
 	// sarifFingerprintKey names klpcheck's entry in partialFingerprints.
 	// The version suffix changes if the hashed fields ever change, so that
-	// consumers do not match old and new hashes.
-	sarifFingerprintKey = "klpcheckFinding/v1"
+	// consumers do not match old and new hashes. Version 2 added the
+	// related module names.
+	sarifFingerprintKey = "klpcheckFinding/v2"
 )
 
 // The types below are the subset of the SARIF 2.1.0 object model that
@@ -147,11 +153,14 @@ type sarifResult struct {
 	Properties          sarifResultProperties `json:"properties"`
 }
 
-// sarifSuppression is never filled in: a suppressed finding does not reach
-// the renderer. An empty suppressions array states that a result is not
-// suppressed, where a missing one would mean unknown.
+// sarifSuppression is the reason a result is accepted. An empty suppressions
+// array states that a result is not suppressed, where a missing one would
+// mean unknown.
 type sarifSuppression struct {
-	Kind string `json:"kind"`
+	Kind          string         `json:"kind"`
+	Status        string         `json:"status"`
+	Justification string         `json:"justification"`
+	Location      *sarifLocation `json:"location,omitempty"`
 }
 
 type sarifResultProperties struct {
@@ -168,6 +177,13 @@ type sarifLocation struct {
 
 type sarifPhysicalLocation struct {
 	ArtifactLocation sarifArtifactLocation `json:"artifactLocation"`
+	Region           *sarifRegion          `json:"region,omitempty"`
+}
+
+// sarifRegion is a line of a text file: the plan file line of a gate
+// finding or of a suppression.
+type sarifRegion struct {
+	StartLine int `json:"startLine"`
 }
 
 type sarifArtifactLocation struct {
@@ -382,8 +398,12 @@ func sarifResultFor(f conflict.Finding, ruleIndex int, planPath string) sarifRes
 	locations := []sarifLocation{}
 	logical := sarifFunctionLocations(f)
 	if file != "" || len(logical) > 0 {
+		physical := sarifFileLocation(file)
+		if physical != nil && f.Line > 0 && file == f.Path {
+			physical.Region = &sarifRegion{StartLine: f.Line}
+		}
 		locations = append(locations, sarifLocation{
-			PhysicalLocation: sarifFileLocation(file),
+			PhysicalLocation: physical,
 			LogicalLocations: logical,
 		})
 	}
@@ -406,8 +426,8 @@ func sarifResultFor(f conflict.Finding, ruleIndex int, planPath string) sarifRes
 		Message:             sarifMessage{Text: message},
 		Locations:           locations,
 		RelatedLocations:    related,
-		PartialFingerprints: map[string]string{sarifFingerprintKey: findingFingerprint(f)},
-		Suppressions:        []sarifSuppression{},
+		PartialFingerprints: map[string]string{sarifFingerprintKey: conflict.Fingerprint(f)},
+		Suppressions:        sarifSuppressions(f),
 		Properties:          sarifResultProperties{Module: f.Module, Step: f.Step},
 	}
 }
@@ -506,17 +526,23 @@ func sarifArtifact(file string) sarifArtifactLocation {
 	}
 }
 
-// findingFingerprint returns the hex SHA-256 of the rule ID, module, object,
-// function and sympos of a finding, separated by NUL bytes. It leaves out
-// the message and the path, so that rewording a message or renaming a file
-// keeps the alert.
-func findingFingerprint(f conflict.Finding) string {
-	sympos := ""
-	if f.HasSympos {
-		sympos = strconv.FormatUint(f.Sympos, 10)
+// sarifSuppressions returns the suppressions of a result: none for a
+// finding that counts, or one accepted external suppression, placed on the
+// plan file line or the baseline file that accepted it.
+func sarifSuppressions(f conflict.Finding) []sarifSuppression {
+	s := f.Suppressed
+	if s == nil {
+		return []sarifSuppression{}
 	}
-	sum := sha256.Sum256([]byte(strings.Join([]string{f.RuleID, f.Module, f.Object, f.Function, sympos}, "\x00")))
-	return hex.EncodeToString(sum[:])
+
+	out := sarifSuppression{Kind: "external", Status: "accepted", Justification: s.Reason}
+	if physical := sarifFileLocation(s.File); physical != nil {
+		if s.Line > 0 {
+			physical.Region = &sarifRegion{StartLine: s.Line}
+		}
+		out.Location = &sarifLocation{PhysicalLocation: physical, LogicalLocations: []sarifLogicalLocation{}}
+	}
+	return []sarifSuppression{out}
 }
 
 // sarifNotifications returns the input errors, then the skipped files,

@@ -254,6 +254,7 @@ var checkCases = []struct {
 }{
 	{"full", fullCheck},
 	{"empty", emptyCheck},
+	{"gate", gateCheck},
 }
 
 func TestCheckGolden(t *testing.T) {
@@ -354,7 +355,7 @@ func TestCheckJSONAbsentValuesAreNull(t *testing.T) {
 		want any
 	}{
 		{"schema_version", doc["schema_version"], 1.0},
-		{"counts", doc["counts"], map[string]any{"error": 1.0, "warning": 3.0, "note": 1.0}},
+		{"counts", doc["counts"], map[string]any{"error": 1.0, "warning": 3.0, "note": 1.0, "suppressed": 0.0}},
 		{"sympos 0 of a finding", findings[0].(map[string]any)["sympos"], 0.0},
 		{"sympos of a finding without one", findings[2].(map[string]any)["sympos"], nil},
 		{"function of an object finding", findings[3].(map[string]any)["function"], nil},
@@ -599,39 +600,6 @@ func TestSARIFArtifact(t *testing.T) {
 	}
 }
 
-func TestFindingFingerprint(t *testing.T) {
-	base := fullCheck().Result.Findings[1]
-	want := findingFingerprint(base)
-	if len(want) != 64 {
-		t.Fatalf("fingerprint %q is not a hex SHA-256", want)
-	}
-
-	same := base
-	same.Message = "reworded"
-	same.Path = "renamed/klpc_overlap_b.ko"
-	same.Step = 7
-	same.Related = nil
-	if got := findingFingerprint(same); got != want {
-		t.Errorf("fingerprint changed with message, path, step and related: %s, want %s", got, want)
-	}
-
-	changes := map[string]func(*conflict.Finding){
-		"rule":      func(f *conflict.Finding) { f.RuleID = "KLP0301" },
-		"module":    func(f *conflict.Finding) { f.Module = "klpc_other" },
-		"object":    func(f *conflict.Finding) { f.Object = "ext4" },
-		"function":  func(f *conflict.Finding) { f.Function = "meminfo_proc_show" },
-		"sympos":    func(f *conflict.Finding) { f.Sympos = 2 },
-		"no sympos": func(f *conflict.Finding) { f.HasSympos = false },
-	}
-	for name, change := range changes {
-		f := base
-		change(&f)
-		if findingFingerprint(f) == want {
-			t.Errorf("fingerprint did not change with %s", name)
-		}
-	}
-}
-
 func TestCheckWriteErrors(t *testing.T) {
 	c := fullCheck()
 	for _, format := range CheckFormats() {
@@ -652,7 +620,7 @@ func TestCheckWriteErrors(t *testing.T) {
 
 func TestWriteCheckUnsupportedFormat(t *testing.T) {
 	err := WriteCheck(&bytes.Buffer{}, Format("xml"), Check{})
-	want := `check: unsupported format "xml" (want text, json or sarif)`
+	want := `check: unsupported format "xml" (want text, json, sarif or github)`
 	if err == nil || err.Error() != want {
 		t.Errorf("WriteCheck(xml) error = %v, want %q", err, want)
 	}

@@ -38,6 +38,7 @@ func WriteCheckText(w io.Writer, c Check) error {
 	res := c.Result
 
 	out.printf("Semantics: %s\n", displayString(string(res.Semantics)))
+	writeTargetText(out, c.Target)
 
 	writeFindingsText(out, res.Findings)
 	writeStepsText(out, res.Semantics, res.Steps)
@@ -70,7 +71,8 @@ func WriteCheckText(w io.Writer, c Check) error {
 }
 
 // writeFindingsText writes one titled group per severity that has findings,
-// keeping the order of the findings inside each group.
+// keeping the order of the findings inside each group. Suppressed findings
+// follow in a group of their own.
 func writeFindingsText(out *errWriter, findings []conflict.Finding) {
 	if len(findings) == 0 {
 		out.printf("\nFindings: none\n")
@@ -80,7 +82,7 @@ func writeFindingsText(out *errWriter, findings []conflict.Finding) {
 	for _, group := range severityGroups {
 		var members []conflict.Finding
 		for _, f := range findings {
-			if f.Severity == group.severity {
+			if f.Severity == group.severity && f.Suppressed == nil {
 				members = append(members, f)
 			}
 		}
@@ -93,6 +95,7 @@ func writeFindingsText(out *errWriter, findings []conflict.Finding) {
 			writeFindingText(out, f)
 		}
 	}
+	writeSuppressedText(out, findings)
 }
 
 // writeFindingText writes a finding as
@@ -123,6 +126,26 @@ func writeFindingText(out *errWriter, f conflict.Finding) {
 			continue
 		}
 		writeWrapped(out, "    - ", "      ", displayString(r.Module)+": "+displayString(r.Note))
+	}
+}
+
+// writeSuppressedText writes the suppressed findings, in their order, each
+// followed by the suppression or baseline that accepted it.
+func writeSuppressedText(out *errWriter, findings []conflict.Finding) {
+	var suppressed []conflict.Finding
+	for _, f := range findings {
+		if f.Suppressed != nil {
+			suppressed = append(suppressed, f)
+		}
+	}
+	if len(suppressed) == 0 {
+		return
+	}
+
+	out.printf("\nSuppressed (%d)\n", len(suppressed))
+	for _, f := range suppressed {
+		writeFindingText(out, f)
+		writeWrapped(out, "    ", "      ", displayString(suppressionText(f.Suppressed)))
 	}
 }
 
@@ -284,6 +307,9 @@ func summaryText(c Check) string {
 	}
 	if n := counts[conflict.SeverityNone]; n > 0 {
 		findings = append(findings, plural(n, "finding with severity none", "findings with severity none"))
+	}
+	if n := suppressedCount(c.Result.Findings); n > 0 {
+		findings = append(findings, strconv.Itoa(n)+" suppressed")
 	}
 
 	return fmt.Sprintf("Summary: %s; %s, %s, %d refused; %d skipped, %d failed",

@@ -28,6 +28,11 @@ type checkOptions struct {
 	format    report.Format
 	outputs   []outputTarget
 	paths     []string
+	// targets are the --target paths, in order.
+	targets []string
+
+	baselinePath      string
+	writeBaselinePath string
 }
 
 // checkSettings are the settings of a run after the command line, the plan
@@ -85,8 +90,13 @@ func runCheck(args []string, std streams) int {
 	if err != nil {
 		return configError(std, err)
 	}
+	gate, err := loadGate(opts, planFile)
+	if err != nil {
+		return configError(std, err)
+	}
 
 	var liveState *conflict.LiveState
+	var liveFilter string
 	if settings.liveDir != "" {
 		state, err := live.Read(settings.liveDir)
 		if err != nil {
@@ -96,11 +106,15 @@ func runCheck(args []string, std streams) int {
 			return configError(std, err)
 		}
 		liveState = convertLiveState(state)
+		liveFilter = state.FilterFunctions
 		settings.applyLiveRelease(state)
 		for _, note := range state.Notes {
 			settings.notes = append(settings.notes, fmt.Sprintf("live snapshot %s: %s", settings.liveDir, note))
 		}
 	}
+
+	tgt := loadCheckTarget(planFile, opts.targets, liveFilter)
+	settings.applyTargetRelease(tgt.target)
 
 	in := readCheckInputs(planFile, settings.semantics, opts.paths)
 	for _, e := range in.errors {
@@ -109,17 +123,23 @@ func runCheck(args []string, std streams) int {
 
 	result := conflict.Check(conflict.Plan{
 		Semantics: settings.semantics,
-		Kernel:    conflict.KernelInfo{Version: settings.kernel},
+		Kernel:    conflict.KernelInfo{Version: settings.kernel, Target: tgt.target, TargetExpect: tgt.expect},
 		Live:      liveState,
 		Patches:   in.patches,
 	})
 	// Notes about the inputs come before those of the simulation.
-	result.Notes = append(append(settings.notes, in.notes...), result.Notes...)
+	result.Notes = append(append(append(settings.notes, tgt.notes...), in.notes...), result.Notes...)
+	tgt.addModuleErrors()
+	for _, e := range tgt.errors {
+		fmt.Fprintf(std.stderr, "klpcheck check: %s: %s\n", report.DisplayString(e.File), report.DisplayString(e.Reason))
+	}
+	gateStatus := gate.apply(&result, std)
 
 	c := report.Check{
 		Result:   result,
 		Skipped:  in.skipped,
-		Errors:   in.errors,
+		Errors:   append(in.errors, tgt.errors...),
+		Target:   tgt.info,
 		Rules:    conflict.Rules(),
 		Version:  buildVersion(),
 		PlanPath: opts.planPath,
@@ -127,7 +147,7 @@ func runCheck(args []string, std streams) int {
 	render := func(w io.Writer, f report.Format) error {
 		return report.WriteCheck(w, f, c)
 	}
-	status = worseExit(in.status, findingsStatus(result.Findings, settings.failOn))
+	status = worseExit(gateStatus, worseExit(worseExit(in.status, tgt.status), findingsStatus(result.Findings, settings.failOn)))
 	return worseExit(status, writeReports("klpcheck check", std, opts.format, opts.outputs, render))
 }
 
@@ -171,6 +191,8 @@ func parseCheckArgs(args []string, std streams) (checkOptions, func(io.Writer), 
 		opts.failOn = &s
 		return err
 	})
+	addGateFlags(fs, &opts)
+	addTargetFlags(fs, &opts)
 	usage := func(w io.Writer) { printCheckUsage(w, fs) }
 
 	paths, status, ok := parseArgs(fs, args, usage, std)
@@ -183,8 +205,9 @@ func parseCheckArgs(args []string, std streams) (checkOptions, func(io.Writer), 
 
 func printCheckUsage(w io.Writer, fs *flag.FlagSet) {
 	fmt.Fprint(w, `Usage: klpcheck check [--semantics mainline|tag|replace-set] [--plan FILE]
-                      [--live DIR] [--kernel RELEASE] [--format text|json|sarif]
+                      [--live DIR] [--kernel RELEASE] [--format text|json|sarif|github]
                       [--output FORMAT=PATH]... [--fail-on error|warning|note|none]
+                      [--baseline FILE | --write-baseline FILE] [--target PATH]...
                       [PATH...]
 
 Check simulates loading livepatch modules in order, optionally on top of the
@@ -203,14 +226,28 @@ key under mainline, its tag key under tag and its set key under replace-set.
 A module whose replace mode neither the plan nor the file gives is reported
 and simulated as a replace patch.
 
+Findings that a suppression of the plan file or an entry of the --baseline
+file accepts are still reported, marked as suppressed, but do not count
+towards --fail-on. Suppressions without a reason or of unknown rules, and
+suppressions and baseline entries that matched nothing, are findings of the
+rules KLP0701 to KLP0703. docs/ci.md describes both.
+
+With --target or the plan's targets, check also verifies each module against
+the files of the target kernel: every patched function and klp symbol must
+resolve as the kernel counts old_sympos, have an ftrace call site, and every
+undefined symbol must be exported with the CRC the module expects. What the
+inputs cannot tell is listed as "not checked" notes. docs/targets.md
+describes the inputs and the rules KLP0601 to KLP0613.
+
 Flags:
 `)
 	printFlags(w, fs)
 	fmt.Fprint(w, `
 Exit status: 0 when no finding reached --fail-on, 1 when one did, 2 for a usage
-error, an invalid plan file or live snapshot, or a report that could not be
-written, 3 when a module file could not be read. The highest applicable status
-wins, and the status does not depend on --format.
+error, an invalid plan file, live snapshot or baseline, or a report or baseline
+that could not be written, 3 when a module file or target input could not be
+read. The highest
+applicable status wins, and the status does not depend on --format.
 `)
 }
 
@@ -293,19 +330,11 @@ func planError(f *plan.File, key string, err error) error {
 // on yet, so that a plan relying on them is not taken as verified.
 func unappliedPlanNotes(f *plan.File) []string {
 	var notes []string
-	if len(f.Targets) > 0 {
-		notes = append(notes, fmt.Sprintf("%s: targets are not applied yet: klpcheck check does not verify patched functions against target files",
-			f.Position(f.Lines["targets"])))
-	}
 	for i, p := range f.Patches {
 		if p.Expect != "" {
 			notes = append(notes, fmt.Sprintf("%s: patches[%d].expect is not applied yet: klpcheck check does not compare srcversion or build ID",
 				f.Position(p.Lines["expect"]), i))
 		}
-	}
-	if len(f.Suppressions) > 0 {
-		notes = append(notes, fmt.Sprintf("%s: suppressions are not applied yet: klpcheck check reports every finding",
-			f.Position(f.Lines["suppressions"])))
 	}
 	return notes
 }
@@ -329,14 +358,15 @@ func (s *checkSettings) applyLiveRelease(state *live.State) {
 	}
 }
 
-// findingsStatus returns exitFindings when a finding has at least the
-// severity failOn. With failOn none no finding fails the check.
+// findingsStatus returns exitFindings when a finding that is not suppressed
+// has at least the severity failOn. With failOn none no finding fails the
+// check.
 func findingsStatus(findings []conflict.Finding, failOn conflict.Severity) int {
 	if failOn == conflict.SeverityNone {
 		return exitClean
 	}
 	for _, f := range findings {
-		if f.Severity >= failOn {
+		if f.Severity >= failOn && f.Suppressed == nil {
 			return exitFindings
 		}
 	}

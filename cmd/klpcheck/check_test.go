@@ -138,9 +138,7 @@ func TestUnappliedPlanNotes(t *testing.T) {
 	}
 	got := unappliedPlanNotes(f)
 	want := []string{
-		"plan.yaml:2: targets are not applied yet: klpcheck check does not verify patched functions against target files",
 		"plan.yaml:7: patches[1].expect is not applied yet: klpcheck check does not compare srcversion or build ID",
-		"plan.yaml:9: suppressions are not applied yet: klpcheck check reports every finding",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("unappliedPlanNotes (-want +got):\n%s", diff)

@@ -1,0 +1,269 @@
+package conflict
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/klpcheck/klpcheck/livepatch"
+	"github.com/klpcheck/klpcheck/target"
+)
+
+var unexportedSymbol = &Rule{
+	ID:       "KLP0606",
+	Name:     "unexported-symbol",
+	Severity: SeverityError,
+	Title:    "a normal undefined symbol is not exported by the target",
+	Doc: `Reports a normal undefined symbol of the patch module (SHN_UNDEF, not a klp
+symbol) that neither the target's vmlinux nor any target module exports. Such a reference
+should have been a klp relocation, which may name unexported symbols. Exports come from
+Module.symvers, or from the __ksymtab sections of a vmlinux and of the target modules that
+were read. Weak undefined symbols are exempt, because the module loader leaves them 0.
+
+A symbol that a target module exports, where that module is missing from the patch's
+modinfo depends, gets a warning instead: modprobe does not load that module first, and the
+patch module pins it while loaded. References to the livepatch API that 5.1 removed are
+left to pre-5.1-api, and klp_* symbols on a kernel without livepatch support to
+no-livepatch-support.`,
+	Kernel: `The module loader resolves every SHN_UNDEF symbol against the exported symbols
+of vmlinux and the loaded modules (simplify_symbols and resolve_symbol in
+kernel/module/main.c, kernel/module.c before 5.19). A strong symbol that no one exports
+fails insmod with -ENOENT: "%s: Unknown symbol %s (err -2)". A symbol exported by a module
+makes the patch module depend on it: the exporting module must be loaded first, and cannot
+be unloaded while the patch module is loaded.`,
+	Fix: `Turn the reference into a klp relocation, which kpatch-build and klp-build do for
+every unexported symbol they see, or rebuild against the target's Module.symvers. For a
+module export, rebuild so that modpost records the module in depends.`,
+	checkModule: checkUnexportedSymbol,
+}
+
+var crcMismatch = &Rule{
+	ID:       "KLP0607",
+	Name:     "crc-mismatch",
+	Severity: SeverityError,
+	Title:    "a __versions CRC differs from the target's export",
+	Doc: `Reports an entry of the patch module's __versions table (CONFIG_MODVERSIONS) whose
+CRC differs from the CRC the target exports the symbol with, as Module.symvers or the
+__crc_ symbols of a vmlinux give it. The CRC covers the symbol's C type, so a difference
+means the patch was built against headers of another kernel build.`,
+	Kernel: `check_version (kernel/module/version.c, kernel/module.c before 5.19) compares the
+module's CRC with the exporter's for every symbol it resolves and prints "%s: disagrees
+about version of symbol %s"; the symbol then fails to resolve and insmod fails with
+-EINVAL ("Unknown symbol %s (err -22)"). A mismatch of module_layout, which
+check_modstruct_version tests before any other symbol, fails the load with -ENOEXEC.`,
+	Fix: `Rebuild the patch against the exact headers, configuration and Module.symvers of
+the target kernel.`,
+	checkModule: checkCRCMismatch,
+}
+
+var pre51API = &Rule{
+	ID:       "KLP0613",
+	Name:     "pre-5.1-api",
+	Severity: SeverityError,
+	Title:    "the module calls livepatch functions that 5.1 removed",
+	Doc: `Reports references to klp_register_patch, klp_unregister_patch or
+klp_disable_patch on a target of 5.1 or later. The module was written for the livepatch
+API before 5.1, in which a patch was registered and then enabled. The target counts as 5.1
+or later when its release says so, or when it exports klp_enable_patch but not the old
+function. The rule replaces unexported-symbol for these names.`,
+	Kernel: `Commit 958ef1e39d24 ("livepatch: Simplify API by removing registration step",
+5.1) removed klp_register_patch and klp_unregister_patch and made klp_disable_patch
+internal: klp_enable_patch registers and enables the patch, and a patch is disabled through
+/sys/kernel/livepatch/<patch>/enabled. The module loader fails the load with -ENOENT
+("Unknown symbol klp_register_patch (err -2)").`,
+	Fix: `Port the module to the current API: call only klp_enable_patch from the module's
+init function, remove the klp_unregister_patch call from its exit function, and disable the
+patch through sysfs. Rebuilding with kpatch-build or klp-build for the target does this.`,
+	checkModule: checkPre51API,
+}
+
+// removedAPI are the livepatch functions that 5.1 removed.
+var removedAPI = []string{"klp_register_patch", "klp_unregister_patch", "klp_disable_patch"}
+
+// noExportsReason is the "not checked" reason of the rules that need the
+// target's exports.
+const noExportsReason = "no target input lists exports (Module.symvers, or the __ksymtab of a vmlinux or module)"
+
+// checkUnexportedSymbol reports undefined symbols the target does not
+// export.
+func checkUnexportedSymbol(p *pass, c *candidate) {
+	t := targetOf(p)
+	if t == nil {
+		return
+	}
+	m := c.module
+	removed, _ := apiRemoved(p, t)
+	supported, supportKnown, _ := livepatchSupport(t)
+	depends := modinfoDepends(m)
+
+	for _, u := range m.Undefined {
+		switch {
+		case u.Weak:
+			continue
+		case removed && slices.Contains(removedAPI, u.Name):
+			continue
+		case supportKnown && !supported && strings.HasPrefix(u.Name, "klp_"):
+			continue
+		}
+
+		e, found, known := t.Export(u.Name)
+		if !known {
+			notChecked(p, "", noExportsReason)
+			return
+		}
+		if found && (e.Owner == "vmlinux" || depends[moduleKey(e.Owner)]) {
+			continue
+		}
+
+		f := moduleFinding(c, "")
+		if found {
+			f.Severity = SeverityWarning
+			f.Message = fmt.Sprintf("%s is exported by module %s, which the modinfo depends of %s does not list: modprobe does not load %s first, so insmod fails with -ENOENT unless it is loaded, and %s then pins %s",
+				u.Name, e.Owner, m.Name, e.Owner, m.Name, e.Owner)
+			p.report(f)
+			continue
+		}
+		f.Message = fmt.Sprintf("%s is exported by neither vmlinux nor a target module%s: insmod fails with -ENOENT (\"%s: Unknown symbol %s (err -2)\"); a reference to an unexported symbol must be a klp relocation",
+			u.Name, definedNote(t, u.Name), m.Name, u.Name)
+		p.report(f)
+		p.refuse("ENOENT")
+	}
+}
+
+// definedNote returns ", although vmlinux defines it" when the target's
+// vmlinux has a symbol name, the common case of a reference that should
+// have been a klp relocation.
+func definedNote(t *target.Target, name string) string {
+	if t.Vmlinux != nil && len(t.Vmlinux.Matches(name)) > 0 {
+		return ", although vmlinux defines it"
+	}
+	return ""
+}
+
+// checkCRCMismatch compares __versions CRCs with the target's.
+func checkCRCMismatch(p *pass, c *candidate) {
+	t := targetOf(p)
+	if t == nil {
+		return
+	}
+	m := c.module
+
+	for _, v := range m.Versions {
+		e, found, known := t.Export(v.Name)
+		switch {
+		case !known:
+			notChecked(p, "", noExportsReason)
+			return
+		case !found:
+			// An unexported symbol is unexported-symbol's finding, and a
+			// module_layout that the target lacks is not checked by it.
+			continue
+		case !e.CRCKnown:
+			notChecked(p, "", fmt.Sprintf("the target's export of %s has no CRC", v.Name))
+			continue
+		case e.CRC == v.CRC:
+			continue
+		}
+
+		msg := fmt.Sprintf("__versions expects CRC 0x%08x for %s, but the target's %s exports it with CRC 0x%08x: ", v.CRC, v.Name, objectLabel(e.Owner), e.CRC)
+		errno := "EINVAL"
+		if v.Name == "module_layout" {
+			errno = "ENOEXEC"
+			msg += fmt.Sprintf("the module loader fails with -ENOEXEC (\"%s: disagrees about version of symbol module_layout\")", m.Name)
+		} else {
+			msg += fmt.Sprintf("insmod fails with -EINVAL (\"%s: disagrees about version of symbol %s\")", m.Name, v.Name)
+		}
+		p.report(moduleFinding(c, msg))
+		p.refuse(errno)
+	}
+}
+
+// checkPre51API reports references to the livepatch API removed in 5.1.
+func checkPre51API(p *pass, c *candidate) {
+	t := targetOf(p)
+	if t == nil {
+		return
+	}
+	var used []string
+	for _, name := range removedAPI {
+		if c.module.References(name) {
+			used = append(used, name)
+		}
+	}
+	if len(used) == 0 {
+		return
+	}
+
+	removed, why := apiRemoved(p, t)
+	if why == "" {
+		notChecked(p, "", "the target's release is unknown and no target input lists exports")
+		return
+	}
+	if !removed {
+		return
+	}
+	for _, name := range used {
+		if _, exported, _ := t.Export(name); exported {
+			continue
+		}
+		p.report(moduleFinding(c, fmt.Sprintf("%s calls %s, which kernels 5.1 and later do not have (%s): insmod fails with -ENOENT (\"%s: Unknown symbol %s (err -2)\")",
+			c.module.Name, name, why, c.module.Name, name)))
+		p.refuse("ENOENT")
+	}
+}
+
+// apiRemoved reports whether the target has the livepatch API of 5.1 and
+// later, and the evidence. why is empty when the target does not show it.
+func apiRemoved(p *pass, t *target.Target) (removed bool, why string) {
+	if v := targetVersion(p, t); v.Known() {
+		return v.AtLeast(5, 1), "the target is " + v.Release
+	}
+	_, registerExported, known := t.Export("klp_register_patch")
+	_, enableExported, _ := t.Export("klp_enable_patch")
+	if known && enableExported {
+		return !registerExported, "the target exports klp_enable_patch but not klp_register_patch"
+	}
+	return false, ""
+}
+
+// targetVersion returns the target's release: from the target inputs,
+// else from the plan.
+func targetVersion(p *pass, t *target.Target) livepatch.KernelVersion {
+	if t.Release != "" {
+		return livepatch.ParseVermagic(t.Release)
+	}
+	return p.s.kernel
+}
+
+// livepatchSupport reports whether the target kernel has the livepatch
+// core, judged by klp_enable_patch in vmlinux's symbols or exports, with
+// the evidence for a message. known is false when no input shows it.
+func livepatchSupport(t *target.Target) (supported, known bool, evidence string) {
+	supported, known = t.Livepatch()
+	switch {
+	case !known || supported:
+		return supported, known, ""
+	case t.Vmlinux != nil:
+		return false, true, fmt.Sprintf("the target vmlinux (%s) has no symbol klp_enable_patch", inputName(t.Vmlinux.Kind))
+	}
+	return false, true, "the target's vmlinux exports no klp_enable_patch"
+}
+
+// modinfoDepends returns the modules named by the modinfo depends of m,
+// keyed as moduleKey spells them.
+func modinfoDepends(m *livepatch.Module) map[string]bool {
+	out := map[string]bool{}
+	value, _ := m.ModInfo.Get("depends")
+	for _, name := range strings.Split(value, ",") {
+		if name = strings.TrimSpace(name); name != "" {
+			out[moduleKey(name)] = true
+		}
+	}
+	return out
+}
+
+// moduleKey spells a module name as the kernel stores it: with
+// underscores for dashes, as kbuild writes KBUILD_MODNAME.
+func moduleKey(name string) string {
+	return strings.ReplaceAll(name, "-", "_")
+}
