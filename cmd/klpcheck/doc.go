@@ -12,6 +12,7 @@
 //	rules     list the rules that check applies
 //	explain   print the documentation of one rule
 //	snapshot  copy the livepatch state of this host into a directory
+//	trial     boot the target kernel in qemu and load the plan for real
 //	help      print help for klpcheck or one command
 //	version   print the klpcheck version
 //
@@ -22,7 +23,8 @@
 // The exit status is a contract that scripts and CI jobs may rely on:
 //
 //	0  clean: every input was analysed and nothing reached --fail-on
-//	1  findings at or above the --fail-on severity (check only)
+//	1  findings at or above the --fail-on severity that no suppression or
+//	   baseline entry accepts (check only)
 //	2  usage or configuration error, or a report could not be written
 //	3  an input could not be analysed
 //

@@ -34,6 +34,7 @@ func commands() []command {
 		{"rules", "list the rules that check applies", runRules},
 		{"explain", "print the documentation of one rule", runExplain},
 		{"snapshot", "copy the livepatch state of this host into a directory", runSnapshot},
+		{"trial", "load a plan into the target kernel under qemu and compare with check", runTrial},
 		{"help", "print help for klpcheck or one command", runHelp},
 		{"version", "print the klpcheck version", runVersion},
 	}
