@@ -68,7 +68,10 @@ type simulation struct {
 	findings []Finding
 	notes    []string
 	noteSeen map[string]bool
-	steps    []Step
+	// notChecked collects the "not checked" notes of the target rules,
+	// which result groups by object and reason.
+	notChecked notCheckedNotes
+	steps      []Step
 }
 
 // loadedModule records why a module name is taken.
@@ -83,17 +86,30 @@ type loadedModule struct {
 type refusal struct {
 	rule  *Rule
 	errno string
+	// rank overrides the rule's refusalRank when it is not 0, for a rule
+	// whose checks the kernel makes at more than one point of a load.
+	rank int
+}
+
+// order returns the refusal's rank in the kernel's order of checks.
+func (r refusal) order() int {
+	if r.rank != 0 {
+		return r.rank
+	}
+	return refusalRank[r.rule.Name]
 }
 
 // refusalRank orders the rules that refuse a load by where the kernel
-// checks. The module loader comes first: vermagic and livepatch support in
-// check_modinfo, the name in add_unformed_module, exported symbols and
-// their CRCs in simplify_symbols, vmlinux klp relocations in
-// apply_relocations. Then klp_enable_patch checks the metadata, runs
-// klp_is_patch_compatible and the proposed set checks, and klp_init_patch
-// adds nops, objects, functions and their sysfs kobjects and looks up the
-// symbols. ftrace comes last, in __klp_enable_patch. The first refusal is
-// the error insmod returns, and rules of equal rank keep registry order.
+// checks. The module loader comes first: the module_layout CRC in
+// check_modstruct_version (crc-mismatch refuses it with moduleLayoutRank),
+// vermagic and livepatch support in check_modinfo, the name in
+// add_unformed_module, exported symbols and their CRCs in
+// simplify_symbols, vmlinux klp relocations in apply_relocations. Then
+// klp_enable_patch checks the metadata, runs klp_is_patch_compatible and
+// the proposed set checks, and klp_init_patch adds nops, objects,
+// functions and their sysfs kobjects and looks up the symbols. ftrace
+// comes last, in __klp_enable_patch. The first refusal is the error insmod
+// returns, and rules of equal rank keep registry order.
 //
 // NOTE: a rule has one rank, so a klp symbol that fails to resolve ranks
 // with the function lookups, although the module loader resolves vmlinux
@@ -415,7 +431,7 @@ func (s *simulation) load(i int) {
 	step := Step{Index: index, Module: ps.name, Path: ps.path, Mode: ps.mode}
 	if len(s.refusals) > 0 {
 		first := slices.MinFunc(s.refusals, func(a, b refusal) int {
-			return cmp.Compare(refusalRank[a.rule.Name], refusalRank[b.rule.Name])
+			return cmp.Compare(a.order(), b.order())
 		})
 		step.Refused, step.Errno, step.RefusedBy = true, first.errno, first.rule.Name
 		s.steps = append(s.steps, step)
@@ -548,7 +564,7 @@ func (s *simulation) result() Result {
 		Findings:  s.findings,
 		Steps:     s.steps,
 		Effective: s.effective(),
-		Notes:     s.notes,
+		Notes:     append(s.notes, s.notChecked.notes()...),
 	}
 }
 

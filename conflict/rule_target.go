@@ -26,17 +26,69 @@ func targetOf(p *pass) *target.Target {
 	return p.s.plan.Kernel.Target
 }
 
-// notChecked adds the note that the rule could not check subject, in the
-// form "not-ftraceable not checked for vmlinux: System.map has no ftrace
-// records", or without "for" and the subject when it is empty. Notes are
-// plan-wide and deduplicated, so each rule, subject and reason gives one
-// note however many modules meet it.
+// notChecked records that the rule could not check subject ("vmlinux", a
+// module name, a file, or "" for the whole module) for reason. Result
+// turns the records into notes, one per subject and reason.
 func notChecked(p *pass, subject, reason string) {
-	if subject == "" {
-		p.s.notef("%s not checked: %s", p.rule.Name, reason)
-		return
+	p.s.notChecked.add(p.rule, subject, reason)
+}
+
+// notCheckedNotes collects the "not checked" records of a simulation. One
+// missing input usually stops several rules for the same object, such as
+// every symbol rule for a module that no input covers, so the rules that
+// share a subject and reason share one note.
+type notCheckedNotes struct {
+	causes []*notCheckedCause
+}
+
+// notCheckedCause is one subject and reason with the rules it stopped.
+type notCheckedCause struct {
+	subject, reason string
+	rules           []*Rule
+}
+
+// add records that rule could not check subject for reason.
+func (n *notCheckedNotes) add(rule *Rule, subject, reason string) {
+	for _, c := range n.causes {
+		if c.subject == subject && c.reason == reason {
+			if !slices.Contains(c.rules, rule) {
+				c.rules = append(c.rules, rule)
+			}
+			return
+		}
 	}
-	p.s.notef("%s not checked for %s: %s", p.rule.Name, subject, reason)
+	n.causes = append(n.causes, &notCheckedCause{subject: subject, reason: reason, rules: []*Rule{rule}})
+}
+
+// notes returns one note per cause, in the order the causes were first
+// met, as "symbol-not-found and not-ftraceable not checked for ext4:
+// REASON", with the rules in ID order, or without "for" and the subject
+// when it is empty.
+func (n *notCheckedNotes) notes() []string {
+	out := make([]string, 0, len(n.causes))
+	for _, c := range n.causes {
+		rules := slices.Clone(c.rules)
+		slices.SortFunc(rules, func(a, b *Rule) int { return strings.Compare(a.ID, b.ID) })
+		names := make([]string, len(rules))
+		for i, r := range rules {
+			names[i] = r.Name
+		}
+
+		note := joinAnd(names) + " not checked"
+		if c.subject != "" {
+			note += " for " + c.subject
+		}
+		out = append(out, note+": "+c.reason)
+	}
+	return out
+}
+
+// joinAnd joins words as "a", "a and b" or "a, b and c".
+func joinAnd(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
 }
 
 // symbolRef is a name that the kernel resolves in kallsyms: the old_name of

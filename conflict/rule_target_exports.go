@@ -28,9 +28,12 @@ no-livepatch-support.`,
 	Kernel: `The module loader resolves every SHN_UNDEF symbol against the exported symbols
 of vmlinux and the loaded modules (simplify_symbols and resolve_symbol in
 kernel/module/main.c, kernel/module.c before 5.19). A strong symbol that no one exports
-fails insmod with -ENOENT: "%s: Unknown symbol %s (err -2)". A symbol exported by a module
-makes the patch module depend on it: the exporting module must be loaded first, and cannot
-be unloaded while the patch module is loaded.`,
+fails to resolve with -ENOENT: "%s: Unknown symbol %s (err -2)". simplify_symbols goes on
+through the whole .symtab and returns the error of the last symbol that failed, so when
+several symbols fail, insmod returns -ENOENT or the -EINVAL of a CRC mismatch, whichever
+comes last (6.1 and 6.12). A symbol exported by a module makes the patch module depend on
+it: the exporting module must be loaded first, and cannot be unloaded while the patch
+module is loaded.`,
 	Fix: `Turn the reference into a klp relocation, which kpatch-build and klp-build do for
 every unexported symbol they see, or rebuild against the target's Module.symvers. For a
 module export, rebuild so that modpost records the module in depends.`,
@@ -46,11 +49,15 @@ var crcMismatch = &Rule{
 CRC differs from the CRC the target exports the symbol with, as Module.symvers or the
 __crc_ symbols of a vmlinux give it. The CRC covers the symbol's C type, so a difference
 means the patch was built against headers of another kernel build.`,
-	Kernel: `check_version (kernel/module/version.c, kernel/module.c before 5.19) compares the
-module's CRC with the exporter's for every symbol it resolves and prints "%s: disagrees
-about version of symbol %s"; the symbol then fails to resolve and insmod fails with
--EINVAL ("Unknown symbol %s (err -22)"). A mismatch of module_layout, which
-check_modstruct_version tests before any other symbol, fails the load with -ENOEXEC.`,
+	Kernel: `resolve_symbol (kernel/module/main.c, kernel/module.c before 5.19) calls
+check_version (kernel/module/version.c) for every undefined symbol it finds exported. A CRC
+that differs prints "%s: disagrees about version of symbol %s", and the symbol fails to
+resolve with -EINVAL ("Unknown symbol %s (err -22)"). simplify_symbols returns the error of
+the last symbol in .symtab order that failed, so insmod returns -EINVAL unless an
+unexported symbol comes after it (-ENOENT). module_layout, an empty function that
+kernel/module/version.c exports with CONFIG_MODVERSIONS in 6.1 and 6.12, is checked earlier:
+check_modstruct_version runs in load_module before check_modinfo compares vermagic, and a
+mismatch fails the load with -ENOEXEC before any symbol is resolved.`,
 	Fix: `Rebuild the patch against the exact headers, configuration and Module.symvers of
 the target kernel.`,
 	checkModule: checkCRCMismatch,
@@ -80,9 +87,11 @@ patch through sysfs. Rebuilding with kpatch-build or klp-build for the target do
 // removedAPI are the livepatch functions that 5.1 removed.
 var removedAPI = []string{"klp_register_patch", "klp_unregister_patch", "klp_disable_patch"}
 
-// noExportsReason is the "not checked" reason of the rules that need the
-// target's exports.
-const noExportsReason = "no target input lists exports (Module.symvers, or the __ksymtab of a vmlinux or module)"
+// moduleLayoutRank is the rank of a module_layout CRC mismatch among the
+// refusals: check_modstruct_version runs before check_modinfo, so it
+// comes before vermagic-mismatch (rank 10 in refusalRank). load_module
+// calls it directly in 6.1 and from early_mod_check in 6.4 and later.
+const moduleLayoutRank = 5
 
 // checkUnexportedSymbol reports undefined symbols the target does not
 // export.
@@ -92,42 +101,36 @@ func checkUnexportedSymbol(p *pass, c *candidate) {
 		return
 	}
 	m := c.module
-	removed, _ := apiRemoved(p, t)
-	supported, supportKnown, _ := livepatchSupport(t)
 	depends := modinfoDepends(m)
 
 	for _, u := range m.Undefined {
-		switch {
-		case u.Weak:
-			continue
-		case removed && slices.Contains(removedAPI, u.Name):
-			continue
-		case supportKnown && !supported && strings.HasPrefix(u.Name, "klp_"):
-			continue
-		}
-
 		e, found, known := t.Export(u.Name)
-		if !known {
-			notChecked(p, "", noExportsReason)
-			return
-		}
-		if found && (e.Owner == "vmlinux" || depends[moduleKey(e.Owner)]) {
+		switch {
+		case found && (e.Owner == "vmlinux" || depends[moduleKey(e.Owner)]):
 			continue
-		}
-
-		f := moduleFinding(c, "")
-		if found {
+		case found:
+			f := moduleFinding(c, fmt.Sprintf("%s is exported by module %s, which the modinfo depends of %s does not list: modprobe does not load %s first, so insmod fails with -ENOENT unless it is loaded, and %s then pins %s",
+				u.Name, e.Owner, m.Name, e.Owner, m.Name, e.Owner))
 			f.Severity = SeverityWarning
-			f.Message = fmt.Sprintf("%s is exported by module %s, which the modinfo depends of %s does not list: modprobe does not load %s first, so insmod fails with -ENOENT unless it is loaded, and %s then pins %s",
-				u.Name, e.Owner, m.Name, e.Owner, m.Name, e.Owner)
 			p.report(f)
 			continue
 		}
-		f.Message = fmt.Sprintf("%s is exported by neither vmlinux nor a target module%s: insmod fails with -ENOENT (\"%s: Unknown symbol %s (err -2)\"); a reference to an unexported symbol must be a klp relocation",
-			u.Name, definedNote(t, u.Name), m.Name, u.Name)
-		p.report(f)
-		p.refuse("ENOENT")
+
+		switch unresolvedCause(p, t, u) {
+		case "unexported-symbol":
+		case "":
+			if !known && !u.Weak {
+				notChecked(p, "", t.ExportsGap())
+				return
+			}
+			continue
+		default:
+			continue
+		}
+		p.report(moduleFinding(c, fmt.Sprintf("%s is exported by neither vmlinux nor a target module%s, so the module loader fails to resolve it with -ENOENT (\"%s: Unknown symbol %s (err -2)\"); a reference to an unexported symbol must be a klp relocation",
+			u.Name, definedNote(t, u.Name), m.Name, u.Name)))
 	}
+	refuseFailedSymbol(p, c)
 }
 
 // definedNote returns ", although vmlinux defines it" when the target's
@@ -140,41 +143,130 @@ func definedNote(t *target.Target, name string) string {
 	return ""
 }
 
-// checkCRCMismatch compares __versions CRCs with the target's.
+// checkCRCMismatch compares __versions CRCs with the target's: that of
+// module_layout, then those of the undefined symbols in .symtab order,
+// which is the order the module loader checks them in.
 func checkCRCMismatch(p *pass, c *candidate) {
 	t := targetOf(p)
-	if t == nil {
+	if t == nil || len(c.module.Versions) == 0 {
 		return
 	}
 	m := c.module
+	crcs := versionCRCs(m)
 
+	if crc, ok := crcs["module_layout"]; ok {
+		if e, differs := crcDiffers(p, t, "module_layout", crc); differs {
+			p.report(moduleFinding(c, fmt.Sprintf("__versions expects CRC 0x%08x for module_layout, but the target's %s exports it with CRC 0x%08x: check_modstruct_version fails the load with -ENOEXEC before the module loader compares vermagic or resolves any symbol (\"%s: disagrees about version of symbol module_layout\")",
+				crc, objectLabel(e.Owner), e.CRC, m.Name)))
+			p.s.refusals = append(p.s.refusals, refusal{rule: p.rule, errno: "ENOEXEC", rank: moduleLayoutRank})
+		}
+	}
+
+	for _, u := range m.Undefined {
+		crc, ok := crcs[u.Name]
+		if !ok {
+			continue
+		}
+		if e, differs := crcDiffers(p, t, u.Name, crc); differs {
+			p.report(moduleFinding(c, fmt.Sprintf("__versions expects CRC 0x%08x for %s, but the target's %s exports it with CRC 0x%08x, so the module loader fails to resolve it with -EINVAL (\"%s: disagrees about version of symbol %s\")",
+				crc, u.Name, objectLabel(e.Owner), e.CRC, m.Name, u.Name)))
+		}
+	}
+	refuseFailedSymbol(p, c)
+}
+
+// crcDiffers reports whether the target exports name with a CRC other
+// than crc, and returns the export. When the target cannot tell, it adds
+// the rule's "not checked" note. An unexported name is unexported-symbol's
+// finding and not compared.
+func crcDiffers(p *pass, t *target.Target, name string, crc uint32) (target.Export, bool) {
+	e, found, known := t.Export(name)
+	switch {
+	case !found && !known:
+		notChecked(p, "", t.ExportsGap())
+		return e, false
+	case !found:
+		return e, false
+	case !e.CRCKnown:
+		notChecked(p, "", fmt.Sprintf("the target's export of %s has no CRC", name))
+		return e, false
+	}
+	return e, e.CRC != crc
+}
+
+// versionCRCs returns the __versions CRC of each symbol of m by name.
+func versionCRCs(m *livepatch.Module) map[string]uint32 {
+	crcs := make(map[string]uint32, len(m.Versions))
 	for _, v := range m.Versions {
-		e, found, known := t.Export(v.Name)
-		switch {
-		case !known:
-			notChecked(p, "", noExportsReason)
-			return
-		case !found:
-			// An unexported symbol is unexported-symbol's finding, and a
-			// module_layout that the target lacks is not checked by it.
-			continue
-		case !e.CRCKnown:
-			notChecked(p, "", fmt.Sprintf("the target's export of %s has no CRC", v.Name))
-			continue
-		case e.CRC == v.CRC:
-			continue
-		}
+		crcs[v.Name] = v.CRC
+	}
+	return crcs
+}
 
-		msg := fmt.Sprintf("__versions expects CRC 0x%08x for %s, but the target's %s exports it with CRC 0x%08x: ", v.CRC, v.Name, objectLabel(e.Owner), e.CRC)
-		errno := "EINVAL"
-		if v.Name == "module_layout" {
-			errno = "ENOEXEC"
-			msg += fmt.Sprintf("the module loader fails with -ENOEXEC (\"%s: disagrees about version of symbol module_layout\")", m.Name)
-		} else {
-			msg += fmt.Sprintf("insmod fails with -EINVAL (\"%s: disagrees about version of symbol %s\")", m.Name, v.Name)
+// unresolvedCause returns the name of the rule that reports the failure
+// of an undefined symbol that the target does not export. It returns ""
+// for a weak symbol, which stays 0, and when the target cannot tell. The
+// livepatch API that 5.1 removed goes to pre-5.1-api, klp_* symbols on a
+// kernel without livepatch to no-livepatch-support, and any other symbol
+// to unexported-symbol.
+func unresolvedCause(p *pass, t *target.Target, u livepatch.UndefinedSymbol) string {
+	if u.Weak {
+		return ""
+	}
+	if removed, _ := apiRemoved(p, t); removed && slices.Contains(removedAPI, u.Name) {
+		return "pre-5.1-api"
+	}
+	if _, _, known := t.Export(u.Name); !known {
+		return ""
+	}
+	if supported, known, _ := livepatchSupport(t); known && !supported && strings.HasPrefix(u.Name, "klp_") {
+		return "no-livepatch-support"
+	}
+	return "unexported-symbol"
+}
+
+// symbolFailure is an undefined symbol that simplify_symbols fails to
+// resolve, with the error and the rule whose finding reports it.
+type symbolFailure struct {
+	name  string
+	errno string
+	rule  string
+}
+
+// symbolFailures returns the undefined symbols of m that the module
+// loader fails to resolve on t, in .symtab order. A symbol no one exports
+// fails with -ENOENT. A symbol whose __versions CRC differs from the
+// export's fails with -EINVAL, even when it is weak, because the kernel
+// found it. Symbols the target inputs cannot tell about are left out.
+func symbolFailures(p *pass, t *target.Target, m *livepatch.Module) []symbolFailure {
+	crcs := versionCRCs(m)
+	var out []symbolFailure
+	for _, u := range m.Undefined {
+		e, found, _ := t.Export(u.Name)
+		if found {
+			if crc, ok := crcs[u.Name]; ok && e.CRCKnown && e.CRC != crc {
+				out = append(out, symbolFailure{name: u.Name, errno: "EINVAL", rule: "crc-mismatch"})
+			}
+			continue
 		}
-		p.report(moduleFinding(c, msg))
-		p.refuse(errno)
+		if rule := unresolvedCause(p, t, u); rule != "" {
+			out = append(out, symbolFailure{name: u.Name, errno: "ENOENT", rule: rule})
+		}
+	}
+	return out
+}
+
+// refuseFailedSymbol refuses the load when p's rule reports the last
+// undefined symbol that fails to resolve. simplify_symbols tries every
+// symbol and returns the error of the last failure, so of the rules that
+// share its rank exactly one refuses, with the errno insmod returns.
+func refuseFailedSymbol(p *pass, c *candidate) {
+	failures := symbolFailures(p, targetOf(p), c.module)
+	if len(failures) == 0 {
+		return
+	}
+	if last := failures[len(failures)-1]; last.rule == p.rule.Name {
+		p.refuse(last.errno)
 	}
 }
 
@@ -206,10 +298,10 @@ func checkPre51API(p *pass, c *candidate) {
 		if _, exported, _ := t.Export(name); exported {
 			continue
 		}
-		p.report(moduleFinding(c, fmt.Sprintf("%s calls %s, which kernels 5.1 and later do not have (%s): insmod fails with -ENOENT (\"%s: Unknown symbol %s (err -2)\")",
+		p.report(moduleFinding(c, fmt.Sprintf("%s calls %s, which kernels 5.1 and later do not have (%s), so the module loader fails to resolve it with -ENOENT (\"%s: Unknown symbol %s (err -2)\")",
 			c.module.Name, name, why, c.module.Name, name)))
-		p.refuse("ENOENT")
 	}
+	refuseFailedSymbol(p, c)
 }
 
 // apiRemoved reports whether the target has the livepatch API of 5.1 and

@@ -54,10 +54,10 @@ var symbolAmbiguous = &Rule{
 	Title:    "sympos 0 on a name the target object has more than once",
 	Doc: `Reports a patched function or klp symbol with sympos 0 whose name the target
 object has more than once, usually static functions of the same name in different files.
-The message lists every candidate in the order the kernel counts them, with its position,
-address, size, section and the source file named by the nearest preceding STT_FILE symbol.
-A vmlinux or module ELF gives all of these; System.map and /proc/kallsyms give the address
-only.`,
+The message lists the first 20 candidates in the order the kernel counts them, with their
+position, address, size, section and the source file named by the nearest preceding
+STT_FILE symbol, and counts the rest. A vmlinux or module ELF gives all of these; System.map
+and /proc/kallsyms give the address only.`,
 	Kernel: `old_sympos 0 means that the name must be unique. klp_find_object_symbol stops at
 the second match and fails with -EINVAL: "unresolvable ambiguity for symbol '%s' in object
 '%s'", where the object shows as "(null)" for vmlinux because the kernel passes a NULL

@@ -1,7 +1,9 @@
 package conflict
 
 import (
+	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -190,6 +192,9 @@ func TestSymbolAmbiguousListsAtMostTwenty(t *testing.T) {
 		t.Fatalf("findings:\n%s", messages(res.Findings))
 	}
 	checkMessage(t, res.Findings[0], "20: 0x2300, 64 bytes, .text; and 3 more")
+	if want := fmt.Sprintf("lists the first %d candidates", maxCandidates); !strings.Contains(strings.Join(strings.Fields(symbolAmbiguous.Doc), " "), want) {
+		t.Errorf("the rule's Doc does not say %q", want)
+	}
 }
 
 func TestSymposOutOfRange(t *testing.T) {
@@ -335,15 +340,12 @@ func TestTargetNotCheckedNotes(t *testing.T) {
 	res := checkTarget(targetWith(systemMap), a, b)
 
 	checkFindings(t, res)
+	// One note per object and reason, however many rules and modules meet
+	// it, with the rules in ID order.
 	checkNotes(t, res,
-		"symbol-not-found not checked for ext4: no target input lists the target's modules (a modules directory, a module file or /proc/kallsyms)",
-		"symbol-ambiguous not checked for ext4: no target input lists the target's modules (a modules directory, a module file or /proc/kallsyms)",
-		"sympos-out-of-range not checked for ext4: no target input lists the target's modules (a modules directory, a module file or /proc/kallsyms)",
-		"sympos-first-of-many not checked for ext4: no target input lists the target's modules (a modules directory, a module file or /proc/kallsyms)",
+		"symbol-not-found, symbol-ambiguous, sympos-out-of-range, sympos-first-of-many, not-ftraceable and object-not-in-target not checked for ext4: no target input lists the target's modules (a modules directory, a module file or /proc/kallsyms)",
 		"not-ftraceable not checked for vmlinux: System.map has no ftrace records",
-		"not-ftraceable not checked for ext4: no target input lists the target's modules (a modules directory, a module file or /proc/kallsyms)",
-		"unexported-symbol not checked: no target input lists exports (Module.symvers, or the __ksymtab of a vmlinux or module)",
-		"object-not-in-target not checked for ext4: no target input lists the target's modules (a modules directory, a module file or /proc/kallsyms)",
+		"unexported-symbol not checked: no target input lists exports, which Module.symvers gives, or the vmlinux with a modules directory that has modules.symbols",
 	)
 	checkLoaded(t, res, 1)
 	checkLoaded(t, res, 2)
@@ -437,6 +439,71 @@ func TestCRCMismatch(t *testing.T) {
 	})
 }
 
+// TestSymbolResolutionErrno checks the errno of a load whose undefined
+// symbols fail in several ways. A module_layout mismatch fails the load
+// with -ENOEXEC before vermagic or any symbol is checked. Otherwise
+// simplify_symbols returns the error of the last symbol that fails, in
+// .symtab order: -EINVAL for a CRC mismatch, -ENOENT for a missing export.
+func TestSymbolResolutionErrno(t *testing.T) {
+	tg := func() *target.Target {
+		tg := vmlinuxTarget()
+		tg.Vermagic = "6.1.0-57-amd64 SMP preempt mod_unload modversions "
+		tg.AddExport(target.Export{Name: "seq_puts", Owner: "vmlinux", CRC: 0x5cb2ad6c, CRCKnown: true})
+		tg.AddExport(target.Export{Name: "module_layout", Owner: "vmlinux", CRC: 0x90631f3f, CRCKnown: true})
+		return tg
+	}
+	patch := func(layoutCRC uint32, undefined ...string) *livepatch.Module {
+		m := withModinfo(module("klpc_g", vmlinux()), "vermagic", "6.1.0-57-amd64 SMP preempt mod_unload modversions ")
+		for _, name := range undefined {
+			m.Undefined = append(m.Undefined, livepatch.UndefinedSymbol{Name: name})
+		}
+		m.Versions = []livepatch.SymbolVersion{{Name: "module_layout", CRC: layoutCRC}, {Name: "seq_puts", CRC: 0x5cb2ad6d}}
+		return m
+	}
+
+	for _, tt := range []struct {
+		name      string
+		module    *livepatch.Module
+		errno     string
+		refusedBy string
+	}{
+		{"CRC mismatch, then a missing export", patch(0x90631f3f, "seq_puts", "seq_write"), "ENOENT", "unexported-symbol"},
+		{"missing export, then a CRC mismatch", patch(0x90631f3f, "seq_write", "seq_puts"), "EINVAL", "crc-mismatch"},
+		{"module_layout before the symbols", patch(0x1, "seq_write", "seq_puts"), "ENOEXEC", "crc-mismatch"},
+		{"module_layout before vermagic", withModinfo(patch(0x1), "vermagic", "6.1.0-57-amd64 SMP mod_unload modversions "), "ENOEXEC", "crc-mismatch"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			res := checkTarget(tg(), tt.module)
+			checkRefused(t, res, 1, tt.errno, tt.refusedBy)
+		})
+	}
+}
+
+// TestSymbolFindingErrnos checks that each finding names the errno of its
+// own failure, whatever the load returns.
+func TestSymbolFindingErrnos(t *testing.T) {
+	tg := vmlinuxTarget()
+	tg.AddExport(target.Export{Name: "seq_puts", Owner: "vmlinux", CRC: 0x5cb2ad6c, CRCKnown: true})
+	tg.AddExport(target.Export{Name: "module_layout", Owner: "vmlinux", CRC: 0x90631f3f, CRCKnown: true})
+	m := module("klpc_g", vmlinux())
+	m.Undefined = []livepatch.UndefinedSymbol{{Name: "seq_puts"}, {Name: "seq_write"}}
+	m.Versions = []livepatch.SymbolVersion{{Name: "module_layout", CRC: 0x1}, {Name: "seq_puts", CRC: 0x5cb2ad6d}}
+
+	res := checkTarget(tg, m)
+
+	checkFindings(t, res,
+		want{Rule: "unexported-symbol", Severity: SeverityError, Step: 1, Module: "klpc_g"},
+		want{Rule: "crc-mismatch", Severity: SeverityError, Step: 1, Module: "klpc_g"},
+		want{Rule: "crc-mismatch", Severity: SeverityError, Step: 1, Module: "klpc_g"},
+	)
+	if len(res.Findings) == 3 {
+		checkMessage(t, res.Findings[0], "seq_write is exported by neither vmlinux nor a target module, so the module loader fails to resolve it with -ENOENT")
+		checkMessage(t, res.Findings[1], "for module_layout", "check_modstruct_version fails the load with -ENOEXEC before the module loader compares vermagic or resolves any symbol")
+		checkMessage(t, res.Findings[2], "for seq_puts", "so the module loader fails to resolve it with -EINVAL")
+	}
+	checkRefused(t, res, 1, "ENOEXEC", "crc-mismatch")
+}
+
 func TestVermagicMismatch(t *testing.T) {
 	const target61 = "6.1.0-57-amd64 SMP preempt mod_unload modversions "
 	tg := func(vermagic, release string) *target.Target {
@@ -498,7 +565,7 @@ func TestVermagicMismatch(t *testing.T) {
 	t.Run("same", func(t *testing.T) {
 		res := checkTarget(tg(target61, "6.1.0-57-amd64"), patch(target61, true))
 		checkFindings(t, res)
-		checkNotes(t, res, "crc-mismatch not checked: no target input lists exports (Module.symvers, or the __ksymtab of a vmlinux or module)")
+		checkNotes(t, res, "crc-mismatch not checked: no target input lists exports, which Module.symvers gives, or the vmlinux with a modules directory that has modules.symbols")
 	})
 }
 

@@ -38,10 +38,12 @@ func WriteCheckGitHub(w io.Writer, c Check) error {
 	out := &errWriter{w: w}
 
 	for _, e := range c.Errors {
-		writeGitHubCommand(out, "error", []githubProperty{
-			{"file", e.File},
-			{"title", "klpcheck: input could not be analysed"},
-		}, e.Reason)
+		props := []githubProperty{{"file", e.File}}
+		if e.Line > 0 {
+			props = append(props, githubProperty{"line", strconv.Itoa(e.Line)})
+		}
+		props = append(props, githubProperty{"title", "klpcheck: input could not be analysed"})
+		writeGitHubCommand(out, "error", props, e.Reason)
 	}
 
 	for _, f := range c.Result.Findings {

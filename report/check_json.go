@@ -17,19 +17,27 @@ const CheckSchemaVersion = 1
 // that they encode as [] and not null. A value that can be absent is a
 // pointer that encodes as null. That applies to strings such as a finding's
 // function, and to numbers for which 0 is a valid value, such as sympos.
-// Skipped files and input errors share their wire types with inspect JSON.
+// Skipped files share their wire type with inspect JSON, and input errors
+// add a line to inspect's error.
 
 type checkJSON struct {
-	SchemaVersion int               `json:"schema_version"`
-	Semantics     string            `json:"semantics"`
-	Target        *targetJSON       `json:"target"`
-	Counts        checkCountsJSON   `json:"counts"`
-	Findings      []findingJSON     `json:"findings"`
-	Effective     []effectiveJSON   `json:"effective"`
-	Steps         []stepJSON        `json:"steps"`
-	Skipped       []skippedJSON     `json:"skipped"`
-	Errors        []*inputErrorJSON `json:"errors"`
-	Notes         []string          `json:"notes"`
+	SchemaVersion int              `json:"schema_version"`
+	Semantics     string           `json:"semantics"`
+	Target        *targetJSON      `json:"target"`
+	Counts        checkCountsJSON  `json:"counts"`
+	Findings      []findingJSON    `json:"findings"`
+	Effective     []effectiveJSON  `json:"effective"`
+	Steps         []stepJSON       `json:"steps"`
+	Skipped       []skippedJSON    `json:"skipped"`
+	Errors        []checkErrorJSON `json:"errors"`
+	Notes         []string         `json:"notes"`
+}
+
+// checkErrorJSON is an input error of check: the error of inspect JSON,
+// and the line of a text input, which only check reads.
+type checkErrorJSON struct {
+	*inputErrorJSON
+	Line *int `json:"line"`
 }
 
 type checkCountsJSON struct {
@@ -128,7 +136,7 @@ func WriteCheckJSON(w io.Writer, c Check) error {
 		Effective: make([]effectiveJSON, 0, len(res.Effective)),
 		Steps:     make([]stepJSON, 0, len(res.Steps)),
 		Skipped:   make([]skippedJSON, 0, len(c.Skipped)),
-		Errors:    make([]*inputErrorJSON, 0, len(c.Errors)),
+		Errors:    make([]checkErrorJSON, 0, len(c.Errors)),
 		Notes:     nonNil(res.Notes),
 	}
 
@@ -151,7 +159,12 @@ func WriteCheckJSON(w io.Writer, c Check) error {
 		doc.Skipped = append(doc.Skipped, skippedJSON{Path: s.Path, Reason: s.Reason})
 	}
 	for _, e := range c.Errors {
-		doc.Errors = append(doc.Errors, inputErrorToJSON(&e))
+		entry := checkErrorJSON{inputErrorJSON: inputErrorToJSON(&e)}
+		if e.Line > 0 {
+			line := e.Line
+			entry.Line = &line
+		}
+		doc.Errors = append(doc.Errors, entry)
 	}
 
 	enc := json.NewEncoder(w)

@@ -180,10 +180,12 @@ type sarifPhysicalLocation struct {
 	Region           *sarifRegion          `json:"region,omitempty"`
 }
 
-// sarifRegion is a line of a text file: the plan file line of a gate
-// finding or of a suppression.
+// sarifRegion is a line of a text file, such as the plan file line of a
+// gate finding or of a suppression, or a byte of a binary file. SARIF
+// counts both from the start of the file: lines from 1, bytes from 0.
 type sarifRegion struct {
-	StartLine int `json:"startLine"`
+	StartLine  int     `json:"startLine,omitempty"`
+	ByteOffset *uint64 `json:"byteOffset,omitempty"`
 }
 
 type sarifArtifactLocation struct {
@@ -506,6 +508,25 @@ func sarifFileLocations(file string) []sarifLocation {
 	return []sarifLocation{{PhysicalLocation: sarifFileLocation(file), LogicalLocations: []sarifLogicalLocation{}}}
 }
 
+// sarifErrorLocations returns the location of an input error: its file,
+// with the line of a text input, or the byte offset when it counts from
+// the start of the file. An offset inside an ELF section is left to the
+// message, because SARIF has no region relative to a section.
+func sarifErrorLocations(e InputError) []sarifLocation {
+	locations := sarifFileLocations(e.File)
+	if len(locations) == 0 {
+		return locations
+	}
+	switch {
+	case e.Line > 0:
+		locations[0].PhysicalLocation.Region = &sarifRegion{StartLine: e.Line}
+	case e.HasOffset && e.Section == "":
+		offset := e.Offset
+		locations[0].PhysicalLocation.Region = &sarifRegion{ByteOffset: &offset}
+	}
+	return locations
+}
+
 // sarifArtifact converts a file path to an artifact location. A relative
 // path becomes a relative URI reference with forward slashes, against the
 // source root; an absolute path becomes a file URI.
@@ -554,7 +575,7 @@ func sarifNotifications(c Check) []sarifNotification {
 		out = append(out, sarifNotification{
 			Level:     "error",
 			Message:   sarifMessage{Text: e.File + ": " + e.Reason},
-			Locations: sarifFileLocations(e.File),
+			Locations: sarifErrorLocations(e),
 		})
 	}
 	for _, s := range c.Skipped {

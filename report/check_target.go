@@ -42,7 +42,8 @@ func targetToJSON(t *TargetInfo) *targetJSON {
 }
 
 // writeTargetText writes the target kernel's release and its inputs, one
-// line each as "kind  path", or nothing when no target was given.
+// line each as "kind  path", or nothing when no target was given. When no
+// input could be read it says so in place of an empty table.
 func writeTargetText(out *errWriter, t *TargetInfo) {
 	if t == nil {
 		return
@@ -56,6 +57,10 @@ func writeTargetText(out *errWriter, t *TargetInfo) {
 		}
 	}
 	out.printf("Target kernel: %s\n", release)
+	if len(t.Inputs) == 0 {
+		out.printf("  no target input could be read\n")
+		return
+	}
 
 	rows := make([][]string, len(t.Inputs))
 	for i, in := range t.Inputs {

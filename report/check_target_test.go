@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/klpcheck/klpcheck/conflict"
@@ -80,5 +81,72 @@ func TestCheckJSONWithoutTarget(t *testing.T) {
 	target, present := doc["target"]
 	if !present || target != nil {
 		t.Errorf("target = %#v (present %v), want null", target, present)
+	}
+}
+
+func TestCheckTargetNoInputRead(t *testing.T) {
+	c := targetCheck()
+	c.Target.Inputs = nil
+
+	var buf bytes.Buffer
+	if err := WriteCheckText(&buf, c); err != nil {
+		t.Fatal(err)
+	}
+	want := "Target kernel: 6.1.0-57-amd64 (from target/System.map-6.1.0-57-amd64)\n  no target input could be read\n\n"
+	if !strings.Contains(buf.String(), want) {
+		t.Errorf("text output lacks %q:\n%s", want, buf.String())
+	}
+}
+
+// TestCheckTextFindingsNoneWithNotes checks the line that replaces the
+// findings when there are none, with and without simulation notes.
+func TestCheckTextFindingsNoneWithNotes(t *testing.T) {
+	for _, tt := range []struct {
+		notes []string
+		want  string
+	}{
+		{nil, "\nFindings: none\n"},
+		{[]string{"a"}, "\nFindings: none, but the simulation note below says what was assumed or not checked\n"},
+		{[]string{"a", "b"}, "\nFindings: none, but the 2 simulation notes below say what was assumed or not checked\n"},
+	} {
+		c := targetCheck()
+		c.Result.Findings, c.Result.Notes = nil, tt.notes
+
+		var buf bytes.Buffer
+		if err := WriteCheckText(&buf, c); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(buf.String(), tt.want) {
+			t.Errorf("with %d notes, text output lacks %q:\n%s", len(tt.notes), tt.want, buf.String())
+		}
+	}
+}
+
+// TestCheckTextRepeatedModule checks that a finding names its step when
+// two plan steps load modules of the same name, and only then.
+func TestCheckTextRepeatedModule(t *testing.T) {
+	finding := func(step int) conflict.Finding {
+		return conflict.Finding{RuleID: "KLP0601", Rule: "symbol-not-found", Severity: conflict.SeverityError, Message: "m", Module: "klpc_multi", Step: step}
+	}
+	c := targetCheck()
+	c.Result.Findings = []conflict.Finding{finding(1), finding(2), {RuleID: "KLP0601", Rule: "symbol-not-found", Severity: conflict.SeverityError, Message: "m", Module: "klpc_missing", Step: 3}}
+	c.Result.Steps = []conflict.Step{
+		{Index: 1, Module: "klpc_multi", Path: "6.12/klpc_multi.ko"},
+		{Index: 2, Module: "klpc_multi", Path: "6.1/klpc_multi.ko"},
+		{Index: 3, Module: "klpc_missing", Path: "6.1/klpc_missing.ko"},
+	}
+
+	var buf bytes.Buffer
+	if err := WriteCheckText(&buf, c); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"  error KLP0601 symbol-not-found: klpc_multi (step 1): m\n",
+		"  error KLP0601 symbol-not-found: klpc_multi (step 2): m\n",
+		"  error KLP0601 symbol-not-found: klpc_missing: m\n",
+	} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("text output lacks %q:\n%s", want, buf.String())
+		}
 	}
 }

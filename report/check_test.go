@@ -232,6 +232,8 @@ func fullCheck() Check {
 				Reason:    "read klp relocations: section .klp.rela.vmlinux..text+0x18: symbol index 912 out of range (812 symbols)",
 			},
 			{File: "modules/empty.ko", Reason: "read ELF header: unexpected EOF"},
+			{File: "targets/System.map", Line: 7, Reason: `line 7: invalid address "ffffffff8100zz00", want up to 16 hexadecimal digits`},
+			{File: "modules/short.ko", Offset: 0x1800, HasOffset: true, Reason: "read ELF header: section header table [0x1800, +0x980) extends past end of file (3000 bytes)"},
 		},
 		Rules:    checkRules(),
 		Version:  "0.1.0-test",
@@ -372,10 +374,18 @@ func TestCheckJSONAbsentValuesAreNull(t *testing.T) {
 		{"reverted function", steps[1].(map[string]any)["reverted"], []any{map[string]any{"object": "vmlinux", "function": "meminfo_proc_show", "sympos": 0.0, "module": "klpc_base"}}},
 		{"mode", steps[3].(map[string]any)["mode"], map[string]any{"replace": false, "value": 3.0, "source": "assumed"}},
 		{"error with offset", errs[0], map[string]any{
-			"file": "modules/broken.ko", "section": ".klp.rela.vmlinux..text", "offset": 24.0,
+			"file": "modules/broken.ko", "section": ".klp.rela.vmlinux..text", "offset": 24.0, "line": nil,
 			"reason": "read klp relocations: section .klp.rela.vmlinux..text+0x18: symbol index 912 out of range (812 symbols)",
 		}},
-		{"error without section", errs[1], map[string]any{"file": "modules/empty.ko", "section": nil, "offset": nil, "reason": "read ELF header: unexpected EOF"}},
+		{"error without section", errs[1], map[string]any{"file": "modules/empty.ko", "section": nil, "offset": nil, "line": nil, "reason": "read ELF header: unexpected EOF"}},
+		{"error at a line", errs[2], map[string]any{
+			"file": "targets/System.map", "section": nil, "offset": nil, "line": 7.0,
+			"reason": `line 7: invalid address "ffffffff8100zz00", want up to 16 hexadecimal digits`,
+		}},
+		{"error at a file offset", errs[3], map[string]any{
+			"file": "modules/short.ko", "section": nil, "offset": 6144.0, "line": nil,
+			"reason": "read ELF header: section header table [0x1800, +0x980) extends past end of file (3000 bytes)",
+		}},
 	}
 	for _, tt := range tests {
 		if diff := cmp.Diff(tt.want, tt.got); diff != "" {

@@ -40,7 +40,7 @@ func WriteCheckText(w io.Writer, c Check) error {
 	out.printf("Semantics: %s\n", displayString(string(res.Semantics)))
 	writeTargetText(out, c.Target)
 
-	writeFindingsText(out, res.Findings)
+	writeFindingsText(out, res.Findings, len(res.Notes), repeatedModules(res.Steps))
 	writeStepsText(out, res.Semantics, res.Steps)
 	writeEffectiveText(out, res.Effective)
 
@@ -72,10 +72,20 @@ func WriteCheckText(w io.Writer, c Check) error {
 
 // writeFindingsText writes one titled group per severity that has findings,
 // keeping the order of the findings inside each group. Suppressed findings
-// follow in a group of their own.
-func writeFindingsText(out *errWriter, findings []conflict.Finding) {
+// follow in a group of their own. Without findings it writes one line,
+// which points to the simulation notes when there are any, because a note
+// may say that a rule could not check something. repeated holds the module
+// names that more than one plan step loads.
+func writeFindingsText(out *errWriter, findings []conflict.Finding, notes int, repeated map[string]bool) {
 	if len(findings) == 0 {
-		out.printf("\nFindings: none\n")
+		switch {
+		case notes == 1:
+			out.printf("\nFindings: none, but the simulation note below says what was assumed or not checked\n")
+		case notes > 1:
+			out.printf("\nFindings: none, but the %d simulation notes below say what was assumed or not checked\n", notes)
+		default:
+			out.printf("\nFindings: none\n")
+		}
 		return
 	}
 
@@ -92,20 +102,43 @@ func writeFindingsText(out *errWriter, findings []conflict.Finding) {
 
 		out.printf("\n%s (%d)\n", group.title, len(members))
 		for _, f := range members {
-			writeFindingText(out, f)
+			writeFindingText(out, f, repeated)
 		}
 	}
-	writeSuppressedText(out, findings)
+	writeSuppressedText(out, findings, repeated)
+}
+
+// repeatedModules returns the module names that more than one plan step
+// loads, such as the same patch built for two kernels. Their findings
+// name the step, since the name alone does not tell them apart.
+func repeatedModules(steps []conflict.Step) map[string]bool {
+	seen := map[string]bool{}
+	repeated := map[string]bool{}
+	for _, s := range steps {
+		if s.Live {
+			continue
+		}
+		if seen[s.Module] {
+			repeated[s.Module] = true
+		}
+		seen[s.Module] = true
+	}
+	return repeated
 }
 
 // writeFindingText writes a finding as
 // "error KLP0204 set-conflict: module: object:function,sympos: message
 // (related: module, ...)", followed by a "- module: note" item for each
-// related patch whose part in the finding is described.
-func writeFindingText(out *errWriter, f conflict.Finding) {
+// related patch whose part in the finding is described. The module is
+// written as "module (step N)" when it is in repeated.
+func writeFindingText(out *errWriter, f conflict.Finding, repeated map[string]bool) {
 	parts := []string{f.Severity.String(), displayString(f.RuleID), displayString(f.Rule) + ":"}
 	if f.Module != "" {
-		parts = append(parts, displayString(f.Module)+":")
+		module := displayString(f.Module)
+		if repeated[f.Module] && f.Step > 0 {
+			module += " (step " + strconv.Itoa(f.Step) + ")"
+		}
+		parts = append(parts, module+":")
 	}
 	if name := findingFunction(f); name != "" {
 		parts = append(parts, displayString(name)+":")
@@ -131,7 +164,7 @@ func writeFindingText(out *errWriter, f conflict.Finding) {
 
 // writeSuppressedText writes the suppressed findings, in their order, each
 // followed by the suppression or baseline that accepted it.
-func writeSuppressedText(out *errWriter, findings []conflict.Finding) {
+func writeSuppressedText(out *errWriter, findings []conflict.Finding, repeated map[string]bool) {
 	var suppressed []conflict.Finding
 	for _, f := range findings {
 		if f.Suppressed != nil {
@@ -144,7 +177,7 @@ func writeSuppressedText(out *errWriter, findings []conflict.Finding) {
 
 	out.printf("\nSuppressed (%d)\n", len(suppressed))
 	for _, f := range suppressed {
-		writeFindingText(out, f)
+		writeFindingText(out, f, repeated)
 		writeWrapped(out, "    ", "      ", displayString(suppressionText(f.Suppressed)))
 	}
 }

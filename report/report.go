@@ -28,11 +28,14 @@ const (
 )
 
 // InputError describes an input file that could not be analysed. It is
-// filled from an *elfscan.Error by package main, so that report does not
-// depend on elfscan.
+// filled from an *elfscan.Error or a *target.Error by package main, so
+// that report depends on neither package.
 type InputError struct {
 	// File is the path of the file that failed.
 	File string
+	// Line is the 1-based line of a text input where the failure was
+	// found, and 0 for other failures.
+	Line int
 	// Section is the ELF section where the failure was found, empty when
 	// the failure concerns the whole file.
 	Section string

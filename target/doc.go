@@ -15,9 +15,11 @@
 // vmlinux's kallsyms symbols with sizes, sections and source files, the
 // ftrace call sites between __start_mcount_loc and __stop_mcount_loc,
 // every export with its CRC and namespace, the release from linux_banner,
-// and whether the kernel has livepatch (klp_enable_patch). A relocatable
-// kernel whose __mcount_loc is filled in at boot (arm64) gives no ftrace
-// call sites. A stripped vmlinux or a vmlinuz is rejected.
+// and whether the kernel has livepatch (klp_enable_patch). An arm64
+// vmlinux leaves __mcount_loc zero and the call sites come from the
+// R_AARCH64_RELATIVE entries of .rela.dyn that fill it at boot. A
+// relocatable kernel of another layout whose __mcount_loc is all zero
+// gives no ftrace call sites. A stripped vmlinux or a vmlinuz is rejected.
 //
 // System.map gives vmlinux's symbol names, addresses and nm type letters:
 // no sizes, sections, files, ftrace call sites, exports or modules.
@@ -27,7 +29,13 @@
 // address is zero: the names and their order still answer old_sympos,
 // but no address is known. Kallsyms lines are told from System.map lines
 // by a "[module]" tag or by all-zero addresses, so a dump taken with no
-// module loaded reads as System.map.
+// module loaded reads as System.map. A caller that knows it has lines of
+// /proc/kallsyms, such as the lines a trial guest selected by name, reads
+// them with LoadKallsymsExcerpt.
+//
+// The placeholder System.map that Debian's linux-image package installs
+// in /boot has one line with a sentence in place of a symbol. It is
+// rejected with a message that points to the -dbg package.
 //
 // A module file (ELF ET_REL, also .ko.xz, .ko.zst and .ko.gz) gives one
 // module's core symbols in .symtab order with sizes, sections and files,
@@ -47,7 +55,13 @@
 // with its owner, CRC, GPL-only flag and namespace.
 //
 // available_filter_functions (from tracefs) gives the functions ftrace can
-// trace, by name and module, but no addresses.
+// trace, by name and module, but no addresses. Every line must be a
+// function name with an optional "[module]", so that another list of
+// words, such as modules.order, is rejected instead of read as one.
+//
+// Every input must name the release of the first input that names one.
+// An input of another release is rejected with a *ReleaseError and
+// nothing of it is used.
 //
 // # Order of symbols
 //

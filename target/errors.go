@@ -31,6 +31,22 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// ReleaseError is a target input whose kernel release differs from the
+// release of an input read before it. Such an input is rejected whole:
+// nothing of it is merged and it is not listed in Target.Inputs, because
+// the rules would otherwise mix the symbols of two kernel builds.
+type ReleaseError struct {
+	// Release is the release of the rejected input, and Other the
+	// release of the input OtherFrom, read before it.
+	Release   string
+	Other     string
+	OtherFrom string
+}
+
+func (e *ReleaseError) Error() string {
+	return fmt.Sprintf("release %s differs from release %s of target input %s; all target inputs must come from one kernel build", e.Release, e.Other, e.OtherFrom)
+}
+
 // lineError returns an error at a line of a text input. The path is added
 // by the caller that reads the file.
 func lineError(line int, format string, args ...any) error {

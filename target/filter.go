@@ -8,34 +8,30 @@ import "strings"
 const invalidFtraceAddress = "__ftrace_invalid_address___"
 
 // parseFilterFunctions reads available_filter_functions from tracefs:
-// one traceable function a line, as "NAME" for vmlinux or "NAME [MODULE]".
+// one traceable function a line, as "NAME" for vmlinux or "NAME
+// [MODULE]". Every line must have that form, so that a list of other
+// words is not taken for the functions ftrace can trace.
 func parseFilterFunctions(text string) (*contents, error) {
 	c := &contents{input: Input{Kind: KindFilterFunctions}, filterRead: true}
 	skipped := 0
 
 	err := forEachLine(text, func(n int, line string) error {
-		var f [2]string
-		count := splitFields(line, " \t", f[:])
-		switch {
-		case count == 0:
+		if strings.TrimSpace(line) == "" {
 			return nil
-		case count > 2:
-			return lineError(n, "found %d fields, want NAME and an optional [MODULE]", count)
-		case !isSymbolName(f[0]):
-			return lineError(n, "invalid function name %q", f[0])
-		case count == 2 && !isModuleTag(f[1]):
-			return lineError(n, "invalid module tag %q, want [MODULE]", f[1])
+		}
+		name, module, ok := parseFilterLine(line)
+		if !ok {
+			return lineError(n, "unrecognised content: %q is not a function name, optionally followed by [MODULE], as available_filter_functions lists them", truncate(line, 80))
 		}
 
-		if strings.HasPrefix(f[0], invalidFtraceAddress) {
+		if strings.HasPrefix(name, invalidFtraceAddress) {
 			skipped++
 			return nil
 		}
-		object := "vmlinux"
-		if count == 2 {
-			object = f[1][1 : len(f[1])-1]
+		if module == "" {
+			module = "vmlinux"
 		}
-		c.filter = append(c.filter, filterEntry{object: object, name: f[0]})
+		c.filter = append(c.filter, filterEntry{object: module, name: name})
 		return nil
 	})
 	if err != nil {
@@ -47,4 +43,21 @@ func parseFilterFunctions(text string) (*contents, error) {
 		c.input.Notes = append(c.input.Notes, "skipped "+plural(skipped, "line")+" naming "+invalidFtraceAddress+"<offset>, call sites ftrace disabled")
 	}
 	return c, nil
+}
+
+// parseFilterLine splits one line of available_filter_functions into the
+// function name and the module name, which is empty for vmlinux. ok is
+// false unless the name is a function name (isFunctionName) and the
+// optional second field is a module name in brackets.
+func parseFilterLine(line string) (name, module string, ok bool) {
+	var f [2]string
+	switch splitFields(line, " \t", f[:]) {
+	case 1:
+		return f[0], "", isFunctionName(f[0])
+	case 2:
+		tag, found := strings.CutPrefix(f[1], "[")
+		tag, closed := strings.CutSuffix(tag, "]")
+		return f[0], tag, found && closed && isModuleName(tag) && isFunctionName(f[0])
+	}
+	return "", "", false
 }

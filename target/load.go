@@ -99,14 +99,63 @@ func (t *Target) loadPath(path string) []error {
 	}
 	c.input.Path = path
 
-	var errs []error
 	if err := t.merge(c); err != nil {
-		errs = append(errs, withPath(path, err))
+		// A rejected package directory's own vmlinux and System.map come
+		// from the same build, so they are left out too.
+		return []error{withPath(path, err)}
 	}
+	var errs []error
 	for _, p := range c.extra {
 		errs = append(errs, t.loadPath(p)...)
 	}
 	return errs
+}
+
+// LoadKallsymsExcerpt reads path as lines that a caller selected from a
+// /proc/kallsyms dump, such as the lines naming some symbols, and merges
+// their vmlinux symbols as a kallsyms dump's. The lines of modules are
+// left out, and so is the list of loaded modules, because an excerpt
+// shows neither all of a module's symbols nor every loaded module.
+func (t *Target) LoadKallsymsExcerpt(path string) error {
+	text, err := readTextFile(path)
+	if err != nil {
+		return withPath(path, err)
+	}
+	lines, err := parseMapLines(text)
+	if err != nil {
+		return withPath(path, err)
+	}
+
+	vmlinux := lines[:0]
+	allZero := true
+	for _, l := range lines {
+		if l.module == "" {
+			vmlinux = append(vmlinux, l)
+			allZero = allZero && l.addr == 0
+		}
+	}
+	c := kallsymsContents(vmlinux, allZero && len(vmlinux) > 0, false)
+	c.input.Path = path
+	return withPath(path, t.merge(c))
+}
+
+// readTextFile reads a whole text input, decompressing it as readFile
+// does.
+func readTextFile(path string) (string, error) {
+	r, size, closeFile, err := elfscan.OpenDecompressed(path)
+	if err != nil {
+		return "", unwrapPathError(err)
+	}
+	defer closeFile()
+
+	if size > maxTextSize {
+		return "", fmt.Errorf("read: at %d bytes too large for a text input (at most %d bytes)", size, maxTextSize)
+	}
+	data := make([]byte, size)
+	if _, err := r.ReadAt(data, 0); err != nil && err != io.EOF {
+		return "", fmt.Errorf("read: %w", err)
+	}
+	return string(data), nil
 }
 
 // readFile opens a file, decompressing it when it starts with the xz,
@@ -175,7 +224,7 @@ func readText(r io.ReaderAt, size int64) (*contents, error) {
 	}
 	text := string(data)
 
-	kind, line := detectText(text)
+	kind, line, number := detectText(text)
 	switch kind {
 	case KindModuleSymvers:
 		return parseSymvers(text)
@@ -184,10 +233,10 @@ func readText(r io.ReaderAt, size int64) (*contents, error) {
 	case KindFilterFunctions:
 		return parseFilterFunctions(text)
 	}
-	if line == 0 {
+	if number == 0 {
 		return nil, errors.New("read: the file has no content lines")
 	}
-	return nil, lineError(line, "unrecognised content: the first line is neither a System.map or /proc/kallsyms line (ADDRESS TYPE NAME), a Module.symvers line (CRC, symbol, module and export type separated by tabs) nor an available_filter_functions line (NAME or NAME [MODULE])")
+	return nil, unrecognisedText(line, number)
 }
 
 // unwrapPathError drops the path that *fs.PathError repeats, since Error

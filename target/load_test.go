@@ -1,6 +1,7 @@
 package target_test
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -50,16 +51,28 @@ func TestReleaseMismatch(t *testing.T) {
 	if len(errs) != 1 {
 		t.Fatalf("got errors %v, want 1", errs)
 	}
-	want := module + ": release 6.1.0-57-amd64 differs from release 6.1.0-58-amd64 of " + vmlinux + "; all target inputs must come from one kernel build"
+	want := module + ": release 6.1.0-57-amd64 differs from release 6.1.0-58-amd64 of target input " + vmlinux + "; all target inputs must come from one kernel build"
 	if got := errs[0].Error(); got != want {
 		t.Errorf("error\n\t%s\nwant\n\t%s", got, want)
 	}
-	// The input is still loaded, with a note.
-	if len(tg.Inputs) != 2 || tg.Release != "6.1.0-58-amd64" {
-		t.Errorf("Inputs = %+v, Release = %s", tg.Inputs, tg.Release)
+	var releaseErr *target.ReleaseError
+	if !errors.As(errs[0], &releaseErr) {
+		t.Fatalf("error %T is not a *target.ReleaseError", errs[0])
 	}
-	if diff := cmp.Diff([]string{"its release 6.1.0-57-amd64 differs from the target's"}, tg.Inputs[1].Notes); diff != "" {
-		t.Errorf("notes mismatch (-want +got):\n%s", diff)
+	wantErr := target.ReleaseError{Release: "6.1.0-57-amd64", Other: "6.1.0-58-amd64", OtherFrom: vmlinux}
+	if diff := cmp.Diff(wantErr, *releaseErr); diff != "" {
+		t.Errorf("ReleaseError mismatch (-want +got):\n%s", diff)
+	}
+
+	// The rejected module is neither listed nor merged.
+	if len(tg.Inputs) != 1 || tg.Inputs[0].Path != vmlinux {
+		t.Errorf("Inputs = %+v, want only %s", tg.Inputs, vmlinux)
+	}
+	if tg.Release != "6.1.0-58-amd64" || tg.Vermagic != "" {
+		t.Errorf("Release = %q, Vermagic = %q; want the vmlinux's release and no vermagic", tg.Release, tg.Vermagic)
+	}
+	if found, _ := tg.HasModule("klpc_fg"); found {
+		t.Errorf("the rejected module klpc_fg was merged")
 	}
 }
 
@@ -89,6 +102,40 @@ func TestExportCoverage(t *testing.T) {
 			}
 			if _, found, known := tg.Export("no_such_export"); found || known != tt.known {
 				t.Errorf("Export(no_such_export) = found %v, known %v, want false, %v", found, known, tt.known)
+			}
+		})
+	}
+}
+
+// TestExportsGap checks the reason ExportsGap gives for each set of
+// inputs that leaves exports unknown.
+func TestExportsGap(t *testing.T) {
+	_, tree := modulesTree(t, true)
+	vmlinux := buildVmlinux(t, testVmlinux())
+	module := "../testdata/modules/6.1/target/klpc_target.ko"
+
+	for _, tt := range []struct {
+		name  string
+		paths []string
+		want  string
+	}{
+		{"System.map", []string{"testdata/system.map"},
+			"no target input lists exports, which Module.symvers gives, or the vmlinux with a modules directory that has modules.symbols"},
+		{"vmlinux", []string{vmlinux},
+			"the target inputs list vmlinux's exports but not its modules', which Module.symvers or the modules.symbols of a modules directory gives"},
+		{"modules.symbols", []string{tree},
+			"the target inputs list the modules' exports but not vmlinux's, which Module.symvers or the vmlinux gives"},
+		{"module file", []string{module},
+			"module file " + module + " lists only its own exports, and the exports of vmlinux and the other modules come from Module.symvers, or from the vmlinux with a modules directory that has modules.symbols"},
+		{"Module.symvers", []string{"testdata/Module.symvers"}, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tg, errs := target.Load(tt.paths)
+			if len(errs) > 0 {
+				t.Fatal(errs)
+			}
+			if got := tg.ExportsGap(); got != tt.want {
+				t.Errorf("ExportsGap() = %q, want %q", got, tt.want)
 			}
 		})
 	}

@@ -1,9 +1,6 @@
 package target
 
-import (
-	"fmt"
-	"strings"
-)
+import "strings"
 
 // rankOf orders inputs of vmlinux's symbols by what they give: a vmlinux
 // ELF (sizes, sections, files) over System.map and a kallsyms dump with
@@ -27,12 +24,14 @@ func moduleRank(ref *moduleRef) int {
 	return 2
 }
 
-// merge adds what one input gave to t. The input is recorded even when
-// merging reports an error, which happens only when its release differs
-// from one read before.
+// merge adds what one input gave to t. An input whose release differs
+// from one read before is rejected with a *ReleaseError, and nothing of it
+// is merged.
 func (t *Target) merge(c *contents) error {
+	if c.release != "" && t.Release != "" && c.release != t.Release {
+		return &ReleaseError{Release: c.release, Other: t.Release, OtherFrom: t.ReleaseFrom}
+	}
 	in := c.input
-	index := len(t.Inputs)
 
 	if c.vmlinux != nil {
 		c.vmlinux.Path = in.Path
@@ -55,16 +54,8 @@ func (t *Target) merge(c *contents) error {
 	}
 	t.Inputs = append(t.Inputs, in)
 
-	if c.release == "" {
-		return nil
-	}
-	if t.Release == "" {
+	if c.release != "" && t.Release == "" {
 		t.Release, t.ReleaseFrom = c.release, in.Path
-		return nil
-	}
-	if c.release != t.Release {
-		t.Inputs[index].Notes = append(t.Inputs[index].Notes, "its release "+c.release+" differs from the target's")
-		return fmt.Errorf("release %s differs from release %s of %s; all target inputs must come from one kernel build", c.release, t.Release, t.ReleaseFrom)
 	}
 	return nil
 }
@@ -143,6 +134,9 @@ func (t *Target) mergeExports(c *contents) {
 		if !ok || (!old.CRCKnown && e.CRCKnown) || (old.GPLUnknown && !e.GPLUnknown) {
 			t.exports[e.Name] = e
 		}
+	}
+	if len(c.exports) > 0 && !c.exportsVmlinux && !c.exportsModules {
+		t.partialExports = append(t.partialExports, c.input)
 	}
 	t.exportsVmlinux = t.exportsVmlinux || c.exportsVmlinux
 	t.exportsModules = t.exportsModules || c.exportsModules

@@ -2,8 +2,10 @@ package target
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 )
 
 // Queries that the target rules of package conflict and the check command
@@ -15,6 +17,38 @@ import (
 // mention may still be traceable.
 func (t *Target) FilterListsObject(object string) bool {
 	return len(t.filter[object]) > 0
+}
+
+// ExportsGap explains why Export cannot tell whether a symbol is
+// exported, naming what the loaded inputs lack, for a "not checked" note.
+// It returns "" when exports are known: Module.symvers, or a vmlinux
+// together with a modules directory that has modules.symbols.
+func (t *Target) ExportsGap() string {
+	switch {
+	case t.exportsKnown:
+		return ""
+	case t.exportsVmlinux:
+		return "the target inputs list vmlinux's exports but not its modules', which Module.symvers or the modules.symbols of a modules directory gives"
+	case t.exportsModules:
+		return "the target inputs list the modules' exports but not vmlinux's, which Module.symvers or the vmlinux gives"
+	case len(t.partialExports) > 0:
+		return partialExportsGap(t.partialExports)
+	}
+	return "no target input lists exports, which Module.symvers gives, or the vmlinux with a modules directory that has modules.symbols"
+}
+
+// partialExportsGap describes inputs that list only some exports, such as
+// a module file, which lists only its own.
+func partialExportsGap(inputs []Input) string {
+	var parts []string
+	for _, in := range inputs {
+		if in.Kind == KindModule {
+			parts = append(parts, fmt.Sprintf("module file %s lists only its own exports", in.Path))
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s %s lists no export of vmlinux", in.Kind, in.Path))
+	}
+	return strings.Join(parts, ", ") + ", and the exports of vmlinux and the other modules come from Module.symvers, or from the vmlinux with a modules directory that has modules.symbols"
 }
 
 // ObjectAt returns the symbols of the target file at path: vmlinux, or a

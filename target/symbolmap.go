@@ -35,7 +35,7 @@ func parseSymbolMap(text string) (*contents, error) {
 		}
 	}
 	if tagged || allZero {
-		return kallsymsContents(lines, allZero), nil
+		return kallsymsContents(lines, allZero, true), nil
 	}
 	return systemMapContents(lines), nil
 }
@@ -62,6 +62,13 @@ func parseMapLines(text string) ([]mapLine, error) {
 			return lineError(n, "invalid symbol type %q, want one letter as nm prints it", f[1])
 		}
 		if !isSymbolName(f[2]) {
+			// GNU as names numbered local labels .L<n>\002<m>, and the
+			// arm64 hypervisor prefix keeps them visible in System.map
+			// (Debian 6.1 arm64 has 66). kallsyms drops them by prefix, so
+			// the line is skipped instead of refused.
+			if ignoredName(f[2]) {
+				return nil
+			}
 			return lineError(n, "invalid symbol name %q", f[2])
 		}
 
@@ -123,8 +130,9 @@ func pseudoModule(tag string) bool {
 // loaded module's symbols, kept in file order: the kernel prints vmlinux's
 // table in kallsyms order and each module's symbols in the order it counts
 // them, so the file order is the counting order even when every address
-// is zero.
-func kallsymsContents(lines []mapLine, hidden bool) *contents {
+// is zero. wholeDump is set for a whole dump, which lists every loaded
+// module, and clear for lines selected from one, which give no load state.
+func kallsymsContents(lines []mapLine, hidden, wholeDump bool) *contents {
 	c := &contents{input: Input{Kind: KindKallsyms}, loaded: []string{}}
 	vmlinux := &Object{Name: "vmlinux", Kind: KindKallsyms, AddrsHidden: hidden}
 	byName := map[string]*Object{}
@@ -162,7 +170,11 @@ func kallsymsContents(lines []mapLine, hidden bool) *contents {
 	if hidden {
 		c.input.Notes = append(c.input.Notes, "every address is zero, as the kernel prints them to a reader without CAP_SYSLOG (kernel.kptr_restrict): symbol names and their order are used, addresses are not; read /proc/kallsyms as root to keep them")
 	}
-	c.input.Notes = append(c.input.Notes, fmt.Sprintf("lists %d loaded modules; a module that was not loaded when the file was read is not in it", len(c.modules)))
+	if wholeDump {
+		c.input.Notes = append(c.input.Notes, fmt.Sprintf("lists %d loaded modules; a module that was not loaded when the file was read is not in it", len(c.modules)))
+	} else {
+		c.loaded = nil
+	}
 	if len(pseudo) > 0 {
 		c.input.Notes = append(c.input.Notes, fmt.Sprintf("symbols tagged %s are not module symbols and were skipped", "["+strings.Join(pseudo, "], [")+"]"))
 	}

@@ -141,8 +141,11 @@ func (o *Object) buildIndex() {
 // Ftraceable reports whether ftrace can attach to s: an ftrace call site
 // lies in [s.Addr, s.Addr+s.Size), which is how ftrace_location() decides.
 // The call site is not at the entry on every build: with IBT (Debian 6.12)
-// it follows the 4-byte endbr64. The second result is false when the object
-// has no ftrace records or s has no size.
+// it follows the 4-byte endbr64. On arm64 the record is the first NOP at
+// the entry, and with CONFIG_DYNAMIC_FTRACE_WITH_CALL_OPS (Debian 6.12) the
+// file records a place 8 bytes before the entry, which the vmlinux reader
+// moves to the entry. The second result is false when the object has no
+// ftrace records or s has no size.
 func (o *Object) Ftraceable(s Symbol) (yes, known bool) {
 	if !o.FtraceKnown || !s.SizeKnown {
 		return false, false
@@ -200,6 +203,10 @@ type Target struct {
 	// are known only when both are.
 	exportsVmlinux bool
 	exportsModules bool
+	// partialExports are the inputs that list some exports but neither
+	// all of vmlinux's nor all of the modules': module files, and a
+	// Module.symvers of out-of-tree modules.
+	partialExports []Input
 
 	// loaded holds the modules a /proc/kallsyms dump lists, nil when no
 	// dump was read.

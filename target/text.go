@@ -61,20 +61,20 @@ func splitTabs(line string, out []string) int {
 }
 
 // detectText names the format of a text input from its first line that
-// is neither empty nor a # comment, and returns that line's number. The
-// kind is empty when the line matches no format, and the line is 0 when
-// the text has no such line. KindSystemMap stands for both System.map and
-// /proc/kallsyms, which parseSymbolMap tells apart.
-func detectText(text string) (kind Kind, line int) {
+// is neither empty nor a # comment, and returns that line and its number.
+// The kind is empty when the line matches no format, and the number is 0
+// when the text has no such line. KindSystemMap stands for both
+// System.map and /proc/kallsyms, which parseSymbolMap tells apart.
+func detectText(text string) (kind Kind, line string, number int) {
 	_ = forEachLine(text, func(n int, l string) error {
 		if strings.TrimSpace(l) == "" || strings.HasPrefix(l, "#") {
 			return nil
 		}
-		line = n
+		line, number = l, n
 		kind = detectLine(l)
 		return errStop
 	})
-	return kind, line
+	return kind, line, number
 }
 
 // errStop ends a forEachLine loop early without an error.
@@ -88,15 +88,48 @@ func detectLine(line string) Kind {
 	}
 
 	var f [5]string
-	switch n := splitFields(line, " \t", f[:]); {
-	case (n == 3 || n == 4) && isHex(f[0]) && len(f[1]) == 1:
+	if n := splitFields(line, " \t", f[:]); (n == 3 || n == 4) && isHex(f[0]) && len(f[1]) == 1 {
 		return KindSystemMap
-	case n == 1 && isSymbolName(f[0]):
-		return KindFilterFunctions
-	case n == 2 && isSymbolName(f[0]) && isModuleTag(f[1]):
+	}
+	if _, _, ok := parseFilterLine(line); ok {
 		return KindFilterFunctions
 	}
 	return ""
+}
+
+// debianPlaceholder is the text of the System.map that Debian's
+// linux-image-<release> package installs in /boot (checked in
+// linux-image-6.1.0-57-amd64 6.1.192-3): one line with a dummy address,
+// type B and this sentence in place of a symbol name.
+const debianPlaceholder = "The real System.map is in the linux-image-"
+
+// unrecognisedText returns the error for a text input whose first content
+// line, line number n, matches no format. A Debian placeholder System.map
+// and a list of module paths, such as modules.order, get their own
+// message, because each is a file users give by mistake.
+func unrecognisedText(line string, n int) error {
+	switch {
+	case strings.Contains(line, debianPlaceholder):
+		return lineError(n, "this is the placeholder System.map of Debian's linux-image package, which has no symbols; the real one is in the linux-image-<release>-dbg package, as /usr/lib/debug/boot/System.map-<release>")
+	case isModulePathLine(line):
+		return lineError(n, "unrecognised content: %q is a module path, as modules.order and modules.builtin list them; give the modules directory that holds the file, such as /lib/modules/<release>", truncate(line, 80))
+	}
+	return lineError(n, "unrecognised content: the first line is neither a System.map or /proc/kallsyms line (ADDRESS TYPE NAME), a Module.symvers line (CRC, symbol, module and export type separated by tabs) nor an available_filter_functions line (NAME or NAME [MODULE])")
+}
+
+// isModulePathLine reports whether line is one path of a module file,
+// such as kernel/arch/x86/events/amd/power.ko.
+func isModulePathLine(line string) bool {
+	line = strings.TrimSpace(line)
+	if !strings.Contains(line, "/") || strings.ContainsAny(line, " \t") {
+		return false
+	}
+	for _, suffix := range []string{".ko", ".ko.xz", ".ko.zst", ".ko.gz"} {
+		if strings.HasSuffix(line, suffix) {
+			return true
+		}
+	}
+	return false
 }
 
 // isHex reports whether s is 1 to 16 hexadecimal digits.
@@ -154,6 +187,48 @@ func isSymbolName(s string) bool {
 // isModuleTag reports whether s is "[NAME]".
 func isModuleTag(s string) bool {
 	return len(s) > 2 && s[0] == '[' && s[len(s)-1] == ']' && isSymbolName(s[1:len(s)-1])
+}
+
+// isFunctionName reports whether s is a C identifier, optionally followed
+// by the suffixes compilers append to the names of function copies, each
+// a dot and one or more letters, digits or underscores: .isra.0,
+// .constprop.0, .part.0, .cold, .llvm.<hash>.
+func isFunctionName(s string) bool {
+	ident, suffixes, dotted := strings.Cut(s, ".")
+	if ident == "" || isDigit(ident[0]) || !isIdentifierPart(ident) {
+		return false
+	}
+	if !dotted {
+		return true
+	}
+	for _, part := range strings.Split(suffixes, ".") {
+		if !isIdentifierPart(part) {
+			return false
+		}
+	}
+	return true
+}
+
+// isIdentifierPart reports whether s is one or more letters, digits and
+// underscores.
+func isIdentifierPart(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c != '_' && !isDigit(c) && !('a' <= c && c <= 'z') && !('A' <= c && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// isModuleName reports whether s can be a module name: letters, digits,
+// underscores and dashes.
+func isModuleName(s string) bool {
+	return isIdentifierPart(strings.ReplaceAll(s, "-", "_"))
 }
 
 // moduleName turns a module file or path name into the name the kernel

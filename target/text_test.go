@@ -18,7 +18,8 @@ func TestSystemMap(t *testing.T) {
 	const path = "testdata/system.map"
 	tg := loadOne(t, path)
 
-	// The absolute kexec_control_code_size and the __kstrtab_ label are
+	// The absolute kexec_control_code_size, the __kstrtab_ label and the
+	// arm64 hypervisor's local label with a \002 byte in its name are
 	// dropped as kallsyms drops them. At 0 __per_cpu_start, a name a
 	// linker script provides, comes after fixed_percpu_data. At
 	// 0xffffffff81000000 the name with fewer leading underscores comes
@@ -293,5 +294,72 @@ func TestDetectByContent(t *testing.T) {
 		if got := tg.Inputs[0].Kind; got != want {
 			t.Errorf("%s: Kind = %s, want %s", fixture, got, want)
 		}
+	}
+}
+
+// TestFilterFunctionSuffixes reads the names of function copies that
+// compilers make, which available_filter_functions lists with their
+// suffixes.
+func TestFilterFunctionSuffixes(t *testing.T) {
+	text := "tsc_init.cold\nsched_slice.isra.0\next4_fill_super.constprop.0 [ext4]\n__x64_sys_read.part.0\nproc_show.llvm.8172635 [klpc-target]\n"
+	tg := loadOne(t, writeFile(t, "input", []byte(text)))
+
+	for _, tt := range []struct{ object, name string }{
+		{"vmlinux", "tsc_init.cold"},
+		{"vmlinux", "sched_slice.isra.0"},
+		{"ext4", "ext4_fill_super.constprop.0"},
+		{"vmlinux", "__x64_sys_read.part.0"},
+		{"klpc-target", "proc_show.llvm.8172635"},
+	} {
+		if found, known := tg.FilterFunction(tt.object, tt.name); !found || !known {
+			t.Errorf("FilterFunction(%s, %s) = %v, %v, want true, true", tt.object, tt.name, found, known)
+		}
+	}
+	if got := tg.Inputs[0].Kind; got != target.KindFilterFunctions {
+		t.Errorf("Kind = %s, want %s", got, target.KindFilterFunctions)
+	}
+}
+
+// TestFilterFunctionInvalidNames rejects lines that are no function name,
+// each in a file whose first line is one.
+func TestFilterFunctionInvalidNames(t *testing.T) {
+	for _, line := range []string{"2fast", "foo.", "foo..cold", ".cold", "foo-bar", "foo [ext4", "foo [ext 4]", "foo []"} {
+		t.Run(line, func(t *testing.T) {
+			path := writeFile(t, "input", []byte("cmdline_proc_show\n"+line+"\n"))
+			want := path + `:2: unrecognised content: "` + line + `" is not a function name, optionally followed by [MODULE], as available_filter_functions lists them`
+			if got := loadError(t, path); got != want {
+				t.Errorf("error\n\t%s\nwant\n\t%s", got, want)
+			}
+		})
+	}
+}
+
+// TestKallsymsExcerpt reads lines selected from /proc/kallsyms: their
+// vmlinux symbols count as a kallsyms dump's, and the module lines and
+// the list of loaded modules are left out.
+func TestKallsymsExcerpt(t *testing.T) {
+	text := "ffffffff81039ea0 t type_show\nffffffff810d47e0 t type_show\nffffffffc0a01000 t type_show\t[ext4]\n"
+	path := writeFile(t, "kallsyms-lines", []byte(text))
+
+	tg := &target.Target{}
+	if err := tg.LoadKallsymsExcerpt(path); err != nil {
+		t.Fatal(err)
+	}
+
+	if tg.Vmlinux == nil || tg.Vmlinux.Kind != target.KindKallsyms {
+		t.Fatalf("Vmlinux = %+v, want an object of kind %s", tg.Vmlinux, target.KindKallsyms)
+	}
+	if got := len(tg.Vmlinux.Matches("type_show")); got != 2 {
+		t.Errorf("vmlinux has %d type_show, want 2", got)
+	}
+	if found, known := tg.HasModule("ext4"); found || known {
+		t.Errorf("HasModule(ext4) = %v, %v, want false, false", found, known)
+	}
+	if _, known := tg.Loaded("ext4"); known {
+		t.Errorf("Loaded(ext4) is known, want unknown")
+	}
+	wantInputs := []target.Input{{Path: path, Kind: target.KindKallsyms, Symbols: 2}}
+	if diff := cmp.Diff(wantInputs, tg.Inputs, objectOptions); diff != "" {
+		t.Errorf("Inputs mismatch (-want +got):\n%s", diff)
 	}
 }

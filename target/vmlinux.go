@@ -12,6 +12,11 @@ import (
 type specialSymbols struct {
 	mcountStart, mcountStop int
 	banner                  int
+	// callOps is set when the file defines ftrace_list_ops, which
+	// kernel/trace/ftrace.c has only with
+	// CONFIG_DYNAMIC_FTRACE_WITH_CALL_OPS (not in 6.1, set in Debian's
+	// 6.12 arm64 kernels).
+	callOps bool
 	// ksymtab lists the __ksymtab_<name> symbols in .symtab order; crc
 	// and namespace map an export name to its __crc_<name> and
 	// __kstrtabns_<name> symbol.
@@ -121,6 +126,8 @@ func (v *specialSymbols) note(i int, s elfSymbol, ef *elfFile) {
 		v.mcountStop = i
 	case name == "linux_banner":
 		v.banner = i
+	case name == "ftrace_list_ops":
+		v.callOps = true
 	case strings.HasPrefix(name, "__ksymtab_"):
 		if sec := ef.section(s.shndx); sec != nil && ksymtabSection(sec.Name) {
 			v.ksymtab = append(v.ksymtab, i)
@@ -146,8 +153,11 @@ func ksymtabSection(name string) bool {
 // readVmlinuxFtrace reads the ftrace call sites: the 8-byte addresses
 // between __start_mcount_loc and __stop_mcount_loc, which the linker
 // script puts in whatever output section holds __mcount_loc (.init.data on
-// x86-64). ftrace_process_locs sorts them and skips zero entries, which
-// are padding between the tables of two objects.
+// x86-64 and arm64). ftrace_process_locs sorts them and skips zero
+// entries, which are padding between the tables of two objects.
+//
+// A relocatable vmlinux may leave the entries zero and fill them at boot
+// from its dynamic relocations, which applyRelativeRelocs reads.
 func readVmlinuxFtrace(ef *elfFile, syms []elfSymbol, special specialSymbols, o *Object, in *Input) error {
 	if special.mcountStart < 0 || special.mcountStop < 0 {
 		in.Notes = append(in.Notes, "has no __start_mcount_loc and __stop_mcount_loc symbols (a kernel without CONFIG_FTRACE_MCOUNT_RECORD), so ftrace call sites are unknown")
@@ -172,23 +182,137 @@ func readVmlinuxFtrace(ef *elfFile, syms []elfSymbol, special specialSymbols, o 
 	if err != nil {
 		return err
 	}
-
-	addrs := make([]uint64, 0, len(data)/8)
-	for off := 0; off < len(data); off += 8 {
-		if a := ef.bo.Uint64(data[off:]); a != 0 {
-			addrs = append(addrs, a)
-		}
+	entries := make([]uint64, len(data)/8)
+	for i := range entries {
+		entries[i] = ef.bo.Uint64(data[8*i:])
 	}
-	if len(addrs) == 0 && len(data) > 0 {
-		// NOTE: a relocatable vmlinux (arm64) leaves __mcount_loc zero and
-		// fills it from .rela at boot. Reading those relocations is not
-		// implemented, so the call sites stay unknown rather than guessed.
-		in.Notes = append(in.Notes, fmt.Sprintf("its %d __mcount_loc entries are all zero (a relocatable kernel fills them in at boot), so ftrace call sites are unknown", len(data)/8))
+
+	if err := applyRelativeRelocs(ef, start.value, entries); err != nil {
+		return err
+	}
+
+	addrs := make([]uint64, 0, len(entries))
+	zero, misaligned := 0, 0
+	for _, a := range entries {
+		if a == 0 {
+			zero++
+			continue
+		}
+		// NOTE: riscv kernels with CALL_OPS also record a place 8 bytes
+		// before the entry (their ftrace_call_adjust adds 8 and the
+		// auipc size), but no such vmlinux was checked, so only arm64
+		// entries are moved.
+		if special.callOps && ef.f.Machine == elf.EM_AARCH64 {
+			// ftrace_call_adjust rejects a misaligned entry, and
+			// ftrace_process_locs then skips it.
+			if a%8 != 0 {
+				misaligned++
+				continue
+			}
+			a += arm64CallOpsPrefix
+		}
+		addrs = append(addrs, a)
+	}
+	if misaligned > 0 {
+		in.Notes = append(in.Notes, fmt.Sprintf("skipped %d of %d __mcount_loc entries because they are not 8-byte aligned, which an arm64 kernel with CONFIG_DYNAMIC_FTRACE_WITH_CALL_OPS rejects", misaligned, len(entries)))
+	}
+	if zero == len(entries) && zero > 0 {
+		// NOTE: the relative relocations are read for arm64 (checked
+		// on Debian's 6.1 and 6.12 arm64 vmlinux), ppc64, riscv and
+		// LoongArch. Other relocatable layouts, such as s390's, stay
+		// unknown rather than guessed.
+		in.Notes = append(in.Notes, fmt.Sprintf("its %d __mcount_loc entries are all zero (a relocatable kernel fills them in at boot), so ftrace call sites are unknown", len(entries)))
 		return nil
 	}
 
 	o.Ftrace = sortedUnique(addrs)
 	o.FtraceKnown = true
+	return nil
+}
+
+// arm64CallOpsPrefix is the size of the two NOPs that arm64 places before
+// each traceable function's entry with CONFIG_DYNAMIC_FTRACE_WITH_CALL_OPS
+// (-fpatchable-function-entry=4,2, newer than 6.1), where ftrace stores a
+// pointer to the function's ftrace_ops. Each __mcount_loc entry then
+// holds the address of the first of those NOPs, outside the function's
+// symbol. The reader adds this size so that the call site lies at the
+// entry, inside [st_value, st_value+st_size) as without CALL_OPS.
+// ftrace_call_adjust moves it further, to the NOP that becomes the call
+// (entry+4, or entry+8 after a BTI), which is inside the symbol too.
+const arm64CallOpsPrefix = 8
+
+// relativeTypes maps each machine whose relocatable kernel may fill
+// __mcount_loc from dynamic relocations to its R_*_RELATIVE type. At boot
+// the kernel stores the addend plus its load offset at the relocation's
+// address, whatever the word there contains: __relocate_kernel in arm64's
+// head.S and relocate in ppc64's reloc_64.S do so in 6.1. The addend is
+// the link-time address, in the same address space as st_value. riscv and
+// LoongArch are listed by the ELF definition of their relative type (base
+// plus addend), without a check against their kernels' relocators.
+var relativeTypes = map[elf.Machine]relocType{
+	elf.EM_AARCH64:   {uint32(elf.R_AARCH64_RELATIVE), "R_AARCH64_RELATIVE"},
+	elf.EM_PPC64:     {uint32(elf.R_PPC64_RELATIVE), "R_PPC64_RELATIVE"},
+	elf.EM_RISCV:     {uint32(elf.R_RISCV_RELATIVE), "R_RISCV_RELATIVE"},
+	elf.EM_LOONGARCH: {uint32(elf.R_LARCH_RELATIVE), "R_LARCH_RELATIVE"},
+}
+
+// relocType is a relocation type and its name for messages.
+type relocType struct {
+	typ  uint32
+	name string
+}
+
+// relaChunkEntries is how many Elf64_Rela entries applyRelativeRelocs
+// reads at a time (96 KiB), which bounds its memory whatever the
+// section's size. Debian's 6.1 arm64 .rela.dyn has 198,589 entries.
+const relaChunkEntries = 4096
+
+// applyRelativeRelocs replaces each entry of the __mcount_loc table at
+// tableAddr by the addend of the R_*_RELATIVE relocation at its address,
+// as the kernel does at boot. With CONFIG_RELOCATABLE, arch/arm64/Makefile
+// links vmlinux with -shared -Bsymbolic --no-apply-dynamic-relocs, so
+// Debian's arm64 vmlinux (6.1 and 6.12) is ET_DYN, every table entry is
+// zero, and .rela.dyn contains one R_AARCH64_RELATIVE for each. The
+// relocations come from the SHF_ALLOC SHT_RELA sections whose sh_info is
+// 0, which the kernel walks between __rela_start and __rela_end. The
+// .rela<section> tables that ld --emit-relocs keeps for x86-64 are not
+// SHF_ALLOC and are not applied at boot. Other relocation types are
+// skipped, as the kernel skips them.
+func applyRelativeRelocs(ef *elfFile, tableAddr uint64, entries []uint64) error {
+	relative, ok := relativeTypes[ef.f.Machine]
+	if !ok || len(entries) == 0 {
+		return nil
+	}
+	tableEnd := tableAddr + 8*uint64(len(entries))
+
+	for i, s := range ef.f.Sections {
+		if s.Type != elf.SHT_RELA || s.Flags&elf.SHF_ALLOC == 0 || s.Info != 0 {
+			continue
+		}
+		if s.Entsize != rela64Size {
+			return sectionError(s.Name, "sh_entsize is %d, want %d for Elf64_Rela", s.Entsize, rela64Size)
+		}
+		if s.FileSize%rela64Size != 0 {
+			return sectionError(s.Name, "size %d is not a multiple of %d", s.FileSize, rela64Size)
+		}
+
+		for off := uint64(0); off < s.FileSize; off += relaChunkEntries * rela64Size {
+			chunk, err := ef.readRange(elf.SectionIndex(i), off, min(relaChunkEntries*rela64Size, s.FileSize-off))
+			if err != nil {
+				return err
+			}
+			for j := 0; j < len(chunk); j += rela64Size {
+				where := ef.bo.Uint64(chunk[j:])
+				if uint32(ef.bo.Uint64(chunk[j+8:])) != relative.typ || where < tableAddr || where >= tableEnd {
+					continue
+				}
+				if (where-tableAddr)%8 != 0 {
+					return offsetError(s.Name, off+uint64(j), "%s at %#x is not at an 8-byte entry of the __mcount_loc table at %#x", relative.name, where, tableAddr)
+				}
+				entries[(where-tableAddr)/8] = ef.bo.Uint64(chunk[j+16:])
+			}
+		}
+	}
 	return nil
 }
 

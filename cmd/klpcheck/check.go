@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -65,7 +67,7 @@ type checkInputs struct {
 }
 
 func runCheck(args []string, std streams) int {
-	opts, usage, status, ok := parseCheckArgs(args, std)
+	opts, status, ok := parseCheckArgs(args, std)
 	if !ok {
 		return status
 	}
@@ -83,7 +85,7 @@ func runCheck(args []string, std streams) int {
 		if planFile != nil {
 			msg = fmt.Sprintf("missing PATH: plan %s lists no patches, so give at least one module file or directory", opts.planPath)
 		}
-		return usageError(std, "klpcheck check", msg, usage)
+		return usageError(std, "klpcheck check", msg)
 	}
 
 	settings, err := resolveCheckSettings(opts, planFile)
@@ -96,7 +98,7 @@ func runCheck(args []string, std streams) int {
 	}
 
 	var liveState *conflict.LiveState
-	var liveFilter string
+	var liveFilter, liveRelease string
 	if settings.liveDir != "" {
 		state, err := live.Read(settings.liveDir)
 		if err != nil {
@@ -106,15 +108,17 @@ func runCheck(args []string, std streams) int {
 			return configError(std, err)
 		}
 		liveState = convertLiveState(state)
-		liveFilter = state.FilterFunctions
+		liveFilter, liveRelease = state.FilterFunctions, state.KernelRelease
 		settings.applyLiveRelease(state)
-		for _, note := range state.Notes {
+		for _, note := range liveNotes(state) {
 			settings.notes = append(settings.notes, fmt.Sprintf("live snapshot %s: %s", settings.liveDir, note))
 		}
 	}
 
 	tgt := loadCheckTarget(planFile, opts.targets, liveFilter)
-	settings.applyTargetRelease(tgt.target)
+	if err := settings.applyTargetRelease(tgt, releaseClaims(opts, planFile, settings.liveDir, liveRelease)); err != nil {
+		return configError(std, err)
+	}
 
 	in := readCheckInputs(planFile, settings.semantics, opts.paths)
 	for _, e := range in.errors {
@@ -145,15 +149,26 @@ func runCheck(args []string, std streams) int {
 		PlanPath: opts.planPath,
 	}
 	render := func(w io.Writer, f report.Format) error {
-		return report.WriteCheck(w, f, c)
+		return writeBuffered(w, func(w io.Writer) error { return report.WriteCheck(w, f, c) })
 	}
 	status = worseExit(gateStatus, worseExit(worseExit(in.status, tgt.status), findingsStatus(result.Findings, settings.failOn)))
 	return worseExit(status, writeReports("klpcheck check", std, opts.format, opts.outputs, render))
 }
 
-// parseCheckArgs parses the command line of check. It also returns the
-// usage printer, for the usage errors found after parsing.
-func parseCheckArgs(args []string, std streams) (checkOptions, func(io.Writer), int, bool) {
+// writeBuffered runs render on a buffered writer over w. The text reports
+// are written in many small pieces, and standard output is not buffered,
+// so without it each piece would be one write system call.
+func writeBuffered(w io.Writer, render func(io.Writer) error) error {
+	buffered := bufio.NewWriter(w)
+	err := render(buffered)
+	if flushErr := buffered.Flush(); err == nil {
+		err = flushErr
+	}
+	return err
+}
+
+// parseCheckArgs parses the command line of check.
+func parseCheckArgs(args []string, std streams) (checkOptions, int, bool) {
 	opts := checkOptions{format: report.FormatText}
 	formats := report.CheckFormats()
 
@@ -197,10 +212,10 @@ func parseCheckArgs(args []string, std streams) (checkOptions, func(io.Writer), 
 
 	paths, status, ok := parseArgs(fs, args, usage, std)
 	if !ok {
-		return opts, usage, status, false
+		return opts, status, false
 	}
 	opts.paths = paths
-	return opts, usage, exitClean, true
+	return opts, exitClean, true
 }
 
 func printCheckUsage(w io.Writer, fs *flag.FlagSet) {
@@ -244,10 +259,11 @@ Flags:
 	printFlags(w, fs)
 	fmt.Fprint(w, `
 Exit status: 0 when no finding reached --fail-on, 1 when one did, 2 for a usage
-error, an invalid plan file, live snapshot or baseline, or a report or baseline
-that could not be written, 3 when a module file or target input could not be
-read. The highest
-applicable status wins, and the status does not depend on --format.
+error, an invalid plan file, live snapshot or baseline, target inputs whose
+kernel release differs from each other or from --kernel, the plan or the
+snapshot, or a report or baseline that could not be written, 3 when a module
+file or target input could not be read; the other inputs are still used. The
+highest applicable status wins, and the status does not depend on --format.
 `)
 }
 
@@ -358,6 +374,22 @@ func (s *checkSettings) applyLiveRelease(state *live.State) {
 	}
 }
 
+// liveNotes returns the notes of a live snapshot for the report. The note
+// that the patch order comes from proc/modules is left out: with two or
+// more live patches the simulation notes the same with the assumption it
+// makes, and with fewer the order does not matter.
+//
+// NOTE: the note is matched by the start of its text in live/sysfs.go, so
+// rewording it there brings the duplicate back.
+func liveNotes(state *live.State) []string {
+	if state.OrderSource != live.OrderProcModules {
+		return state.Notes
+	}
+	return slices.DeleteFunc(slices.Clone(state.Notes), func(note string) bool {
+		return strings.HasPrefix(note, "patch order taken from ")
+	})
+}
+
 // findingsStatus returns exitFindings when a finding that is not suppressed
 // has at least the severity failOn. With failOn none no finding fails the
 // check.
@@ -380,10 +412,11 @@ func findingsStatus(findings []conflict.Finding, failOn conflict.Severity) int {
 // others are still read.
 func readCheckInputs(planFile *plan.File, semantics conflict.Semantics, paths []string) checkInputs {
 	var in checkInputs
+	next, expanded := openModuleFiles(planFile, paths)
 
 	if planFile != nil {
 		for i, entry := range planFile.Patches {
-			m, ok := in.readModule(entry.Path)
+			m, ok := in.readModule(next())
 			if !ok {
 				continue
 			}
@@ -395,19 +428,15 @@ func readCheckInputs(planFile *plan.File, semantics conflict.Semantics, paths []
 		}
 	}
 
-	for _, path := range paths {
-		files, err := elfscan.Discover([]string{path})
-		if err == nil && len(files) == 0 {
-			err = errors.New("no .ko, .ko.xz, .ko.zst or .ko.gz files found")
-		}
-		if err != nil {
+	for i, path := range paths {
+		if err := expanded[i].err; err != nil {
 			in.errors = append(in.errors, *inputError(path, err))
 			in.status = exitInputError
 			continue
 		}
 
-		for _, file := range files {
-			m, ok := in.readModule(file)
+		for range expanded[i].files {
+			m, ok := in.readModule(next())
 			if !ok {
 				continue
 			}
@@ -418,11 +447,52 @@ func readCheckInputs(planFile *plan.File, semantics conflict.Semantics, paths []
 	return in
 }
 
-// readModule reads one module file. It returns false, after recording the
-// file as skipped or failed, when there is no module to check.
-func (in *checkInputs) readModule(path string) (*livepatch.Module, bool) {
-	m, err := elfscan.Open(path)
-	entry := inspectedModule(path, m, err)
+// expandedPath is the module files found under one command-line path, or
+// why none could be listed.
+type expandedPath struct {
+	files []string
+	err   error
+}
+
+// openModuleFiles lists the module files of the plan entries and of each
+// path, and reads them all with elfscan.OpenAll, which uses up to
+// GOMAXPROCS goroutines. next returns the results one by one in that
+// order: the plan entries first, then the files of each path.
+func openModuleFiles(planFile *plan.File, paths []string) (next func() elfscan.Result, expanded []expandedPath) {
+	var files []string
+	if planFile != nil {
+		for _, entry := range planFile.Patches {
+			files = append(files, entry.Path)
+		}
+	}
+
+	expanded = make([]expandedPath, len(paths))
+	for i, path := range paths {
+		found, err := elfscan.Discover([]string{path})
+		if err == nil && len(found) == 0 {
+			err = errors.New("no .ko, .ko.xz, .ko.zst or .ko.gz files found")
+		}
+		expanded[i] = expandedPath{files: found, err: err}
+		if err == nil {
+			files = append(files, found...)
+		}
+	}
+
+	results := elfscan.OpenAll(files, 0)
+	next = func() elfscan.Result {
+		r := results[0]
+		results = results[1:]
+		return r
+	}
+	return next, expanded
+}
+
+// readModule records the result of reading one module file. It returns
+// false, after recording the file as skipped or failed, when there is no
+// module to check.
+func (in *checkInputs) readModule(r elfscan.Result) (*livepatch.Module, bool) {
+	path := r.Path
+	entry := inspectedModule(path, r.Module, r.Err)
 	switch {
 	case entry.Error != nil:
 		in.errors = append(in.errors, *entry.Error)

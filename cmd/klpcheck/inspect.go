@@ -37,7 +37,7 @@ func runInspect(args []string, std streams) int {
 	}
 
 	render := func(w io.Writer, f report.Format) error {
-		return report.WriteInspection(w, f, in)
+		return writeBuffered(w, func(w io.Writer) error { return report.WriteInspection(w, f, in) })
 	}
 	return worseExit(status, writeReports("klpcheck inspect", std, opts.format, opts.outputs, render))
 }
@@ -58,7 +58,7 @@ func parseInspectArgs(args []string, std streams) (inspectOptions, int, bool) {
 		return opts, status, false
 	}
 	if len(paths) == 0 {
-		return opts, usageError(std, "klpcheck inspect", "missing PATH: give at least one module file or directory", usage), false
+		return opts, usageError(std, "klpcheck inspect", "missing PATH: give at least one module file or directory"), false
 	}
 	opts.paths = paths
 	return opts, exitClean, true
@@ -84,28 +84,27 @@ report that could not be written, 3 when a file could not be read.
 `)
 }
 
-// inspectPaths reads every module found under paths, in order, and returns
-// the exit status: exitInputError if any path or file could not be read.
+// inspectPaths reads every module found under paths, in parallel, and
+// returns them in path order with the exit status: exitInputError if any
+// path or file could not be read.
 //
 // Each command-line path is expanded on its own, so that a missing path is
 // reported as a failed entry while the others are still read.
 func inspectPaths(paths []string) (report.Inspection, int) {
 	var in report.Inspection
 	status := exitClean
+	next, expanded := openModuleFiles(nil, paths)
 
-	for _, path := range paths {
-		files, err := elfscan.Discover([]string{path})
-		if err == nil && len(files) == 0 {
-			err = errors.New("no .ko, .ko.xz, .ko.zst or .ko.gz files found")
-		}
-		if err != nil {
+	for i, path := range paths {
+		if err := expanded[i].err; err != nil {
 			in.Modules = append(in.Modules, report.InspectedModule{Path: path, Error: inputError(path, err)})
 			status = exitInputError
 			continue
 		}
 
-		for _, file := range files {
-			entry := inspectFile(file)
+		for range expanded[i].files {
+			r := next()
+			entry := inspectedModule(r.Path, r.Module, r.Err)
 			if entry.Error != nil {
 				status = exitInputError
 			}
@@ -113,12 +112,6 @@ func inspectPaths(paths []string) (report.Inspection, int) {
 		}
 	}
 	return in, status
-}
-
-// inspectFile reads one module file.
-func inspectFile(path string) report.InspectedModule {
-	m, err := elfscan.Open(path)
-	return inspectedModule(path, m, err)
 }
 
 // inspectedModule turns the result of elfscan.Open into a report entry. A

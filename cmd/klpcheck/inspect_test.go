@@ -112,8 +112,8 @@ func TestParseArgsHelpAndErrors(t *testing.T) {
 		wantStderr string
 	}{
 		{"help", []string{"a.ko", "-h"}, exitClean, "USAGE\n", ""},
-		{"unknown flag", []string{"--bogus"}, exitUsage, "", "klpcheck test: flag provided but not defined: -bogus\n\nUSAGE\n"},
-		{"missing value", []string{"a.ko", "--format"}, exitUsage, "", "klpcheck test: flag needs an argument: -format\n\nUSAGE\n"},
+		{"unknown flag", []string{"--bogus"}, exitUsage, "", "klpcheck test: flag provided but not defined: -bogus\nRun 'klpcheck help test' for usage.\n"},
+		{"missing value", []string{"a.ko", "--format"}, exitUsage, "", "klpcheck test: flag needs an argument: -format\nRun 'klpcheck help test' for usage.\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -23,7 +23,7 @@ documentation of one rule.
 		return status
 	}
 	if len(rest) > 0 {
-		return usageError(std, "klpcheck rules", "unexpected arguments: rules takes none", usage)
+		return usageError(std, "klpcheck rules", "unexpected arguments: rules takes none")
 	}
 
 	if err := report.WriteRules(std.stdout, conflict.Rules()); err != nil {
@@ -50,9 +50,9 @@ the list.
 	}
 	switch {
 	case len(rest) == 0:
-		return usageError(std, "klpcheck explain", "missing rule: give one rule ID or name", usage)
+		return usageError(std, "klpcheck explain", "missing rule: give one rule ID or name")
 	case len(rest) > 1:
-		return usageError(std, "klpcheck explain", "too many arguments: give one rule ID or name", usage)
+		return usageError(std, "klpcheck explain", "too many arguments: give one rule ID or name")
 	}
 
 	rule, found := conflict.LookupRule(rest[0])

@@ -126,7 +126,7 @@ func runHelp(args []string, std streams) int {
 		}
 		return cmd.run([]string{"-h"}, std)
 	}
-	return usageError(std, "klpcheck help", "too many arguments: give at most one command", usage)
+	return usageError(std, "klpcheck help", "too many arguments: give at most one command")
 }
 
 func runVersion(args []string, std streams) int {
@@ -139,7 +139,7 @@ func runVersion(args []string, std streams) int {
 		return status
 	}
 	if len(rest) > 0 {
-		return usageError(std, "klpcheck version", "unexpected arguments: version takes none", usage)
+		return usageError(std, "klpcheck version", "unexpected arguments: version takes none")
 	}
 
 	if _, err := fmt.Fprintf(std.stdout, "klpcheck %s\n", buildVersion()); err != nil {
@@ -173,7 +173,7 @@ func newFlagSet(name string) *flag.FlagSet {
 // Flags may follow positional arguments ("inspect a.ko --format json"), and
 // everything after "--" is positional. When ok is false the command must
 // return status: exitClean after -h printed the usage to stdout, or
-// exitUsage after a bad flag printed the error and usage to stderr.
+// exitUsage after a bad flag printed the error to stderr.
 func parseArgs(fs *flag.FlagSet, args []string, usage func(io.Writer), std streams) (positional []string, status int, ok bool) {
 	for {
 		err := fs.Parse(args)
@@ -182,7 +182,7 @@ func parseArgs(fs *flag.FlagSet, args []string, usage func(io.Writer), std strea
 			return nil, exitClean, false
 		}
 		if err != nil {
-			return nil, usageError(std, fs.Name(), err.Error(), usage), false
+			return nil, usageError(std, fs.Name(), err.Error()), false
 		}
 
 		rest := fs.Args()
@@ -198,11 +198,16 @@ func parseArgs(fs *flag.FlagSet, args []string, usage func(io.Writer), std strea
 	}
 }
 
-// usageError prints "prefix: msg" and the usage to stderr and returns
-// exitUsage.
-func usageError(std streams, prefix, msg string, usage func(io.Writer)) int {
-	fmt.Fprintf(std.stderr, "%s: %s\n\n", prefix, msg)
-	usage(std.stderr)
+// usageError prints "prefix: msg" to stderr, followed by the help command
+// that shows the usage, and returns exitUsage. The whole usage would bury
+// the one line that says what is wrong. prefix is "klpcheck COMMAND".
+func usageError(std streams, prefix, msg string) int {
+	fmt.Fprintf(std.stderr, "%s: %s\n", prefix, msg)
+	if command, ok := strings.CutPrefix(prefix, "klpcheck "); ok {
+		fmt.Fprintf(std.stderr, "Run 'klpcheck help %s' for usage.\n", command)
+	} else {
+		fmt.Fprintf(std.stderr, "Run 'klpcheck help' for usage.\n")
+	}
 	return exitUsage
 }
 

@@ -39,13 +39,13 @@ snapshot could not be taken.
 	}
 	switch {
 	case len(rest) == 0:
-		return usageError(std, "klpcheck snapshot", "missing OUTDIR: give the directory to write the snapshot to", usage)
+		return usageError(std, "klpcheck snapshot", "missing OUTDIR: give the directory to write the snapshot to")
 	case len(rest) > 1:
-		return usageError(std, "klpcheck snapshot", "too many arguments: give one OUTDIR", usage)
+		return usageError(std, "klpcheck snapshot", "too many arguments: give one OUTDIR")
 	}
 
 	if info, err := os.Stat(*root); err != nil || !info.IsDir() {
-		return usageError(std, "klpcheck snapshot", fmt.Sprintf("invalid --root %s: not a directory", *root), usage)
+		return usageError(std, "klpcheck snapshot", fmt.Sprintf("invalid --root %s: not a directory", *root))
 	}
 
 	// NOTE: live.Snapshot returns one error type for every failure, so an

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"slices"
 
 	"github.com/klpcheck/klpcheck/conflict"
 	"github.com/klpcheck/klpcheck/elfscan"
@@ -36,8 +37,20 @@ type checkTarget struct {
 	// exitInputError.
 	errors []report.InputError
 	status int
+	// conflicts are the inputs rejected because their release differs
+	// from an input read before them. They are configuration errors,
+	// not read errors, since the files themselves are fine.
+	conflicts []error
 	// notes are facts about the inputs for the report.
 	notes []string
+}
+
+// targetPath is one target input to read, in the order given.
+type targetPath struct {
+	path string
+	// kallsymsExcerpt is set for lines selected from a /proc/kallsyms
+	// dump, which content alone cannot tell from System.map.
+	kallsymsExcerpt bool
 }
 
 // loadCheckTarget reads the plan's targets (planFile may be nil), then
@@ -49,11 +62,25 @@ type checkTarget struct {
 // but only when some target input was given, because alone it would turn
 // on every target rule with little to check.
 func loadCheckTarget(planFile *plan.File, flagPaths []string, liveFilter string) checkTarget {
+	var inputs []targetPath
+	for _, path := range flagPaths {
+		inputs = append(inputs, targetPath{path: path})
+	}
+	if (len(inputs) > 0 || (planFile != nil && len(planFile.Targets) > 0)) && liveFilter != "" {
+		inputs = append(inputs, targetPath{path: liveFilter})
+	}
+	return loadTargetPaths(planFile, inputs)
+}
+
+// loadTargetPaths reads the plan's targets (planFile may be nil), then
+// inputs, into one target. It returns a checkTarget without a target when
+// there is no input at all.
+func loadTargetPaths(planFile *plan.File, inputs []targetPath) checkTarget {
 	var ct checkTarget
-	var paths []string
+	var paths []targetPath
 	if planFile != nil {
 		for _, entry := range planFile.Targets {
-			paths = append(paths, entry.Path)
+			paths = append(paths, targetPath{path: entry.Path})
 			if entry.Expect != "" {
 				ct.expect = append(ct.expect, conflict.TargetExpectation{
 					Path:   entry.Path,
@@ -63,17 +90,20 @@ func loadCheckTarget(planFile *plan.File, flagPaths []string, liveFilter string)
 			}
 		}
 	}
-	paths = append(paths, flagPaths...)
+	paths = append(paths, inputs...)
 	if len(paths) == 0 {
 		return ct
 	}
-	if liveFilter != "" {
-		paths = append(paths, liveFilter)
-	}
 
-	t, errs := target.Load(paths)
-	for _, err := range errs {
-		ct.addError(err)
+	t := &target.Target{}
+	for _, p := range paths {
+		var err error
+		if p.kallsymsExcerpt {
+			err = t.LoadKallsymsExcerpt(p.path)
+		} else {
+			err = t.LoadPath(p.path)
+		}
+		ct.addErrors(err)
 	}
 	ct.target = t
 	ct.info = &report.TargetInfo{Release: t.Release, ReleaseFrom: t.ReleaseFrom}
@@ -84,6 +114,28 @@ func loadCheckTarget(planFile *plan.File, flagPaths []string, liveFilter string)
 		}
 	}
 	return ct
+}
+
+// addErrors records the errors of one input, which a package directory
+// may join: a release that differs as a conflict, any other as an input
+// that could not be read.
+func (ct *checkTarget) addErrors(err error) {
+	if err == nil {
+		return
+	}
+	errs := []error{err}
+	var joined interface{ Unwrap() []error }
+	if errors.As(err, &joined) {
+		errs = joined.Unwrap()
+	}
+	for _, e := range errs {
+		var releaseErr *target.ReleaseError
+		if errors.As(e, &releaseErr) {
+			ct.conflicts = append(ct.conflicts, e)
+			continue
+		}
+		ct.addError(e)
+	}
 }
 
 // addError records a target input that could not be read.
@@ -100,18 +152,7 @@ func (ct *checkTarget) addModuleErrors() {
 	if ct.target == nil {
 		return
 	}
-	err := ct.target.ModuleErrors()
-	if err == nil {
-		return
-	}
-	var joined interface{ Unwrap() []error }
-	if errors.As(err, &joined) {
-		for _, e := range joined.Unwrap() {
-			ct.addError(e)
-		}
-		return
-	}
-	ct.addError(err)
+	ct.addErrors(ct.target.ModuleErrors())
 }
 
 // targetInputError turns an error of package target into a report entry:
@@ -123,6 +164,8 @@ func targetInputError(err error) report.InputError {
 	var targetErr *target.Error
 	if errors.As(err, &targetErr) {
 		out.File, out.Reason = targetErr.Path, targetErr.Err.Error()
+		out.Line = targetErr.Line
+		out.Section, out.Offset, out.HasOffset = targetErr.Section, targetErr.Offset, targetErr.HasOffset
 		if targetErr.Line > 0 {
 			out.Reason = fmt.Sprintf("line %d: %v", targetErr.Line, targetErr.Err)
 		}
@@ -132,7 +175,9 @@ func targetInputError(err error) report.InputError {
 		if out.File == "" {
 			out.File = scanErr.Path
 		}
-		out.Section, out.Offset, out.HasOffset = scanErr.Section, scanErr.Offset, scanErr.HasOffset
+		if out.Section == "" && !out.HasOffset {
+			out.Section, out.Offset, out.HasOffset = scanErr.Section, scanErr.Offset, scanErr.HasOffset
+		}
 	}
 	if out.File == "" {
 		out.File = "target"
@@ -140,24 +185,56 @@ func targetInputError(err error) report.InputError {
 	return out
 }
 
-// applyTargetRelease takes the target kernel release from the target
-// inputs when neither --kernel, the plan nor the live snapshot gave one.
-// When both are known and differ, a note records the difference, because
-// the files then describe another kernel than the one the plan names.
-func (s *checkSettings) applyTargetRelease(t *target.Target) {
+// releaseClaim is a kernel release that a setting names, and where the
+// setting comes from, for messages: "--kernel", "the plan's kernel
+// (plan.yaml:3)" or "the live snapshot DIR".
+type releaseClaim struct {
+	release, from string
+}
+
+// releaseClaims returns the releases that --kernel, the plan's kernel key
+// and the live snapshot name, leaving out those not given. liveRelease is
+// the release the snapshot recorded, empty without one.
+func releaseClaims(opts checkOptions, planFile *plan.File, liveDir, liveRelease string) []releaseClaim {
+	var claims []releaseClaim
+	if opts.kernel != nil {
+		claims = append(claims, releaseClaim{opts.kernel.Release, "--kernel"})
+	}
+	if planFile != nil && planFile.Kernel != "" {
+		claims = append(claims, releaseClaim{planFile.Kernel, "the plan's kernel (" + planFile.Position(planFile.Lines["kernel"]) + ")"})
+	}
+	if liveRelease != "" {
+		claims = append(claims, releaseClaim{liveRelease, "the live snapshot " + liveDir})
+	}
+	return claims
+}
+
+// applyTargetRelease checks the release of the target inputs against the
+// releases in claims, and takes it as the target kernel when neither
+// --kernel, the plan nor the live snapshot gave one. It returns an error,
+// one line per problem, when two target inputs name different releases or
+// when a claim names another release than the inputs do. The rules would
+// otherwise check the files of one kernel against the settings of another.
+func (s *checkSettings) applyTargetRelease(ct checkTarget, claims []releaseClaim) error {
+	errs := slices.Clone(ct.conflicts)
+	t := ct.target
 	if t == nil || t.Release == "" {
-		return
+		return errors.Join(errs...)
 	}
-	from := "the target inputs"
-	if t.ReleaseFrom != "" {
-		from = "target input " + t.ReleaseFrom
+
+	from := "target input " + t.ReleaseFrom
+	for _, c := range claims {
+		if c.release != t.Release {
+			errs = append(errs, fmt.Errorf("%s names kernel release %s, but %s is from release %s: give the target files of %s",
+				c.from, c.release, from, t.Release, c.release))
+		}
 	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+
 	if s.kernelFrom == "" {
 		s.kernel, s.kernelFrom = livepatch.ParseVermagic(t.Release), from
-		return
 	}
-	if s.kernel.Release != t.Release {
-		s.notes = append(s.notes, fmt.Sprintf("the target kernel %s from %s differs from the release %s of %s: the simulation uses %s, and the target rules check against the files",
-			s.kernel.Release, s.kernelFrom, t.Release, from, s.kernel.Release))
-	}
+	return nil
 }

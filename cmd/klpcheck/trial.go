@@ -29,7 +29,7 @@ type trialOptions struct {
 }
 
 func runTrial(args []string, std streams) int {
-	opts, usage, status, ok := parseTrialArgs(args, std)
+	opts, status, ok := parseTrialArgs(args, std)
 	if !ok {
 		return status
 	}
@@ -58,7 +58,7 @@ func runTrial(args []string, std streams) int {
 		return in.status
 	}
 	if len(in.patches) == 0 {
-		return usageError(std, "klpcheck trial", "no livepatch module to load: every input was skipped", usage)
+		return usageError(std, "klpcheck trial", "no livepatch module to load: every input was skipped")
 	}
 	var notes []string
 	for _, s := range in.skipped {
@@ -122,11 +122,17 @@ func runTrial(args []string, std streams) int {
 // functions, and each --target. An input that cannot be read becomes a
 // note, and the prediction goes on without it.
 func loadTrialTargets(opts trialOptions, planFile *plan.File, kallsyms string) (*target.Target, []conflict.TargetExpectation, []string) {
-	paths := append([]string{opts.modulesDir, kallsyms}, opts.targets...)
-	ct := loadCheckTarget(planFile, paths, "")
+	paths := []targetPath{{path: opts.modulesDir}, {path: kallsyms, kallsymsExcerpt: true}}
+	for _, path := range opts.targets {
+		paths = append(paths, targetPath{path: path})
+	}
+	ct := loadTargetPaths(planFile, paths)
 	notes := ct.notes
 	for _, e := range ct.errors {
 		notes = append(notes, fmt.Sprintf("target input %s not used by the prediction: %s", e.File, e.Reason))
+	}
+	for _, err := range ct.conflicts {
+		notes = append(notes, fmt.Sprintf("target input not used by the prediction: %v", err))
 	}
 	return ct.target, ct.expect, notes
 }
@@ -140,7 +146,7 @@ func trialConfigError(std streams, err error) int {
 	return exitUsage
 }
 
-func parseTrialArgs(args []string, std streams) (trialOptions, func(io.Writer), int, bool) {
+func parseTrialArgs(args []string, std streams) (trialOptions, int, bool) {
 	opts := trialOptions{format: "text", loadTargets: targetsBefore}
 
 	fs := newFlagSet("trial")
@@ -189,21 +195,21 @@ func parseTrialArgs(args []string, std streams) (trialOptions, func(io.Writer), 
 
 	paths, status, ok := parseArgs(fs, args, usage, std)
 	if !ok {
-		return opts, usage, status, false
+		return opts, status, false
 	}
 	opts.check.paths = paths
 
 	switch {
 	case opts.image == "":
-		return opts, usage, usageError(std, "klpcheck trial", "missing --kernel: give the kernel image to boot", usage), false
+		return opts, usageError(std, "klpcheck trial", "missing --kernel: give the kernel image to boot"), false
 	case opts.modulesDir == "":
-		return opts, usage, usageError(std, "klpcheck trial", "missing --modules: give the module directory of that kernel", usage), false
+		return opts, usageError(std, "klpcheck trial", "missing --modules: give the module directory of that kernel"), false
 	case opts.check.planPath == "" && len(paths) == 0:
-		return opts, usage, usageError(std, "klpcheck trial", "missing PATH: give at least one module file or directory, or a --plan", usage), false
+		return opts, usageError(std, "klpcheck trial", "missing PATH: give at least one module file or directory, or a --plan"), false
 	case opts.machine.Timeout <= 0 || opts.machine.BootTimeout <= 0 || opts.machine.TransitionTimeout <= 0:
-		return opts, usage, usageError(std, "klpcheck trial", "timeouts must be positive durations", usage), false
+		return opts, usageError(std, "klpcheck trial", "timeouts must be positive durations"), false
 	}
-	return opts, usage, exitClean, true
+	return opts, exitClean, true
 }
 
 func printTrialUsage(w io.Writer, fs *flag.FlagSet) {

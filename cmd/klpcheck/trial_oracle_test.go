@@ -133,7 +133,7 @@ func TestTrialOracle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ct := loadCheckTarget(nil, []string{modulesDir, kallsyms}, "")
+	ct := loadTargetPaths(nil, []targetPath{{path: modulesDir}, {path: kallsyms, kallsymsExcerpt: true}})
 	if len(ct.errors) > 0 {
 		t.Fatalf("target inputs: %+v", ct.errors)
 	}

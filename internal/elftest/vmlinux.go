@@ -7,8 +7,8 @@ import (
 	"strings"
 )
 
-// Vmlinux describes a synthetic linked kernel image: an ET_EXEC file with
-// section addresses, a .symtab whose local symbols are grouped under
+// Vmlinux describes a synthetic linked kernel image: an ET_EXEC file (ET_DYN
+// with McountRelocated) with section addresses, a .symtab whose local symbols are grouped under
 // STT_FILE entries, the __mcount_loc table between __start_mcount_loc and
 // __stop_mcount_loc, the export tables and linux_banner. It holds only
 // what a symbol reader looks at; the code bytes are zeros.
@@ -16,7 +16,8 @@ import (
 // Sections are placed one after another from VmlinuxTextAddr, each at a
 // 4096-byte boundary, in this order: .text, .init.text, .rodata,
 // __ksymtab, __ksymtab_gpl, __kcrctab, __kcrctab_gpl, __ksymtab_strings,
-// .data, .data..percpu (at address 0, as on x86-64), .init.data.
+// .data, .data..percpu (at address 0, as on x86-64), .init.data, and
+// .rela.dyn with McountRelocated.
 type Vmlinux struct {
 	// Machine is EM_X86_64 when zero.
 	Machine elf.Machine
@@ -40,6 +41,11 @@ type Vmlinux struct {
 
 	// Mcount selects how __mcount_loc is written.
 	Mcount McountStyle
+	// FtraceBefore moves every __mcount_loc entry this many bytes before
+	// the call site that KernelSymbol.Ftrace gives. arm64 with
+	// CONFIG_DYNAMIC_FTRACE_WITH_CALL_OPS (Debian 6.12) records the first of
+	// two NOPs placed before the function entry, 8 bytes before it.
+	FtraceBefore uint64
 
 	// Mutate, when set, is called with the encoded file after section
 	// addresses are set, as File.Mutate is.
@@ -58,13 +64,32 @@ const (
 	// McountLinked writes each call-site address into __mcount_loc, as a
 	// linked x86-64 vmlinux has it.
 	McountLinked McountStyle = iota
-	// McountZero writes zeros in place of the addresses, as a relocatable
-	// arm64 vmlinux has it: the addresses come from .rela at boot.
+	// McountZero writes zeros in place of the addresses and no
+	// relocation for them, as a relocatable kernel whose relocations a
+	// reader does not handle looks to that reader.
 	McountZero
 	// McountNone omits __start_mcount_loc and __stop_mcount_loc, as a
 	// kernel without CONFIG_FTRACE_MCOUNT_RECORD has it.
 	McountNone
+	// McountRelocated writes an ET_DYN file whose __mcount_loc entries
+	// are zero, with one R_*_RELATIVE entry in .rela.dyn for each whose
+	// addend is the call-site address. Debian's arm64 vmlinux (6.1 and
+	// 6.12), linked -shared with --no-apply-dynamic-relocs, has it so.
+	// Like the real file, .rela.dyn also holds an R_*_NONE entry, and
+	// relative relocations of the 8-byte words just before and just
+	// after the table, whose addend is the .text address.
+	McountRelocated
 )
+
+// relativeTypes maps the machines that McountRelocated supports to their
+// R_*_RELATIVE relocation type.
+var relativeTypes = map[elf.Machine]uint32{
+	elf.EM_AARCH64:   uint32(elf.R_AARCH64_RELATIVE),
+	elf.EM_X86_64:    uint32(elf.R_X86_64_RELATIVE),
+	elf.EM_PPC64:     uint32(elf.R_PPC64_RELATIVE),
+	elf.EM_RISCV:     uint32(elf.R_RISCV_RELATIVE),
+	elf.EM_LOONGARCH: uint32(elf.R_LARCH_RELATIVE),
+}
 
 // KernelSymbol is one symbol of a synthetic vmlinux.
 type KernelSymbol struct {
@@ -142,6 +167,10 @@ type vmlinuxBuilder struct {
 	addr map[string]uint64
 	// byName maps a name of Symbols to its first symbol.
 	byName map[string]*Symbol
+	// relaDyn is the .rela.dyn section of McountRelocated, placed after
+	// .init.data at relaDynAddr.
+	relaDyn     *Section
+	relaDynAddr uint64
 }
 
 // Bytes lays out and encodes the vmlinux.
@@ -159,9 +188,17 @@ func (v *Vmlinux) Bytes() ([]byte, error) {
 		machine = elf.EM_X86_64
 	}
 
+	fileType := elf.ET_EXEC
+	if v.Mcount == McountRelocated {
+		if _, ok := relativeTypes[machine]; !ok {
+			return nil, fmt.Errorf("McountRelocated: no relative relocation type for machine %v", machine)
+		}
+		fileType = elf.ET_DYN
+	}
+
 	b := &vmlinuxBuilder{
 		v:        v,
-		f:        &File{Type: elf.ET_EXEC, Machine: machine, ByteOrder: order, KeepSymbolOrder: true},
+		f:        &File{Type: fileType, Machine: machine, ByteOrder: order, KeepSymbolOrder: true},
 		order:    order,
 		sections: map[string]*Section{},
 		data:     map[string][]byte{},
@@ -191,9 +228,15 @@ func (v *Vmlinux) Bytes() ([]byte, error) {
 		sec.Data = b.data[s.name]
 		b.f.AddSection(sec)
 	}
+	if b.relaDyn != nil {
+		b.f.AddSection(b.relaDyn)
+	}
 	b.f.Mutate = func(raw []byte, layout *Layout) {
 		for _, s := range vmlinuxSectionOrder {
 			layout.SetSection(raw, layout.SectionIndex(s.name), ShAddr, b.addr[s.name])
+		}
+		if b.relaDyn != nil {
+			layout.SetSection(raw, layout.SectionIndex(".rela.dyn"), ShAddr, b.relaDynAddr)
 		}
 		if v.Mutate != nil {
 			v.Mutate(raw, layout)
@@ -235,6 +278,9 @@ func (b *vmlinuxBuilder) sizeSections() error {
 	}
 	extra[".rodata"] += uint64(len(b.v.Banner)) + 1 + 32
 	extra[".init.data"] += 8
+	if b.v.Mcount == McountRelocated {
+		extra[".init.data"] += 16 // the relocated words around the table
+	}
 	for _, s := range b.v.Symbols {
 		extra[".init.data"] += 8 * uint64(len(s.Ftrace))
 	}
@@ -248,6 +294,7 @@ func (b *vmlinuxBuilder) sizeSections() error {
 		b.addr[s.name] = addr
 		addr = alignUp(addr+uint64(len(b.data[s.name]))+extra[s.name], 4096)
 	}
+	b.relaDynAddr = addr
 	return nil
 }
 
@@ -382,25 +429,65 @@ func (b *vmlinuxBuilder) addMcount() error {
 	if b.v.Mcount == McountNone {
 		return nil
 	}
-	var table []byte
+	var sites []uint64
 	for _, s := range b.v.Symbols {
 		for _, off := range s.Ftrace {
 			if off >= s.Size {
 				return fmt.Errorf("symbol %q: ftrace offset %d is outside its %d bytes", s.Name, off, s.Size)
 			}
 			addr := b.addr[sectionOf(s)] + s.Offset + off
-			if b.v.Mcount == McountZero {
-				addr = 0
+			if b.v.FtraceBefore > addr {
+				return fmt.Errorf("symbol %q: FtraceBefore %d is larger than the call-site address %#x", s.Name, b.v.FtraceBefore, addr)
 			}
-			table = b.order.AppendUint64(table, addr)
+			sites = append(sites, addr-b.v.FtraceBefore)
 		}
 	}
 
-	start := b.appendData(".init.data", table, 8)
+	var table []byte
+	for _, addr := range sites {
+		if b.v.Mcount != McountLinked {
+			addr = 0
+		}
+		table = b.order.AppendUint64(table, addr)
+	}
+
 	sec := b.sections[".init.data"]
+	var before uint64
+	if b.v.Mcount == McountRelocated {
+		before = b.appendData(".init.data", make([]byte, 8), 8)
+	}
+	start := b.appendData(".init.data", table, 8)
 	b.f.AddSymbol(&Symbol{Name: "__start_mcount_loc", Value: start, Bind: elf.STB_GLOBAL, Section: sec})
 	b.f.AddSymbol(&Symbol{Name: "__stop_mcount_loc", Value: start + uint64(len(table)), Bind: elf.STB_GLOBAL, Section: sec})
+
+	if b.v.Mcount == McountRelocated {
+		after := b.appendData(".init.data", make([]byte, 8), 8)
+		b.addRelaDyn(before, start, after, sites)
+	}
 	return nil
+}
+
+// addRelaDyn builds the .rela.dyn of McountRelocated: a relative
+// relocation of the word before the table, an R_*_NONE entry, one
+// relative relocation for each table entry at start, and one of the word
+// after the table.
+func (b *vmlinuxBuilder) addRelaDyn(before, start, after uint64, sites []uint64) {
+	relative := relativeTypes[b.f.Machine]
+	text := int64(b.addr[".text"])
+
+	relocs := []Reloc{
+		{Offset: before, Type: relative, Addend: text},
+		{},
+	}
+	for i, addr := range sites {
+		relocs = append(relocs, Reloc{Offset: start + 8*uint64(i), Type: relative, Addend: int64(addr)})
+	}
+	relocs = append(relocs, Reloc{Offset: after, Type: relative, Addend: text})
+
+	b.relaDyn = &Section{
+		Name: ".rela.dyn", Type: elf.SHT_RELA, Flags: elf.SHF_ALLOC,
+		Addralign: 8, Entsize: rela64Size, Relocs: relocs,
+	}
 }
 
 // LinuxBanner returns a linux_banner string in the format of
