@@ -27,6 +27,7 @@ const elf64HeaderSize = 64
 // relocations are loaded on first use and kept for the later steps.
 type moduleFile struct {
 	elf  *elf.File
+	r    io.ReaderAt
 	size int64
 	arch livepatch.Arch
 
@@ -119,6 +120,7 @@ func newModuleFile(r io.ReaderAt, size int64) (mf *moduleFile, err error) {
 
 	mf = &moduleFile{
 		elf:       f,
+		r:         r,
 		size:      size,
 		arch:      arch,
 		abs64:     abs64Types[f.Machine],
@@ -265,6 +267,12 @@ func (mf *moduleFile) sectionData(i int) (data []byte, err error) {
 			return nil, errIn(s.Name, "NOBITS size %#x is larger than the file (%d bytes)", s.Size, mf.size)
 		}
 		data = make([]byte, s.Size)
+	} else if r, ok := mf.r.(byteSlicer); ok && s.Flags&elf.SHF_COMPRESSED == 0 {
+		// Shared with the reader's buffer, which no step writes to.
+		data, err = r.slice(int64(s.Offset), int64(s.FileSize))
+		if err != nil {
+			return nil, errIn(s.Name, "read data: %v", err)
+		}
 	} else {
 		data, err = s.Data()
 		if err != nil {

@@ -337,7 +337,7 @@ func readStaticFuncs(mf *moduleFile, m *livepatch.Module, funcs pointer) ([]live
 		m.Notes = append(m.Notes, fmt.Sprintf("klp_func stride %d bytes at %s+%#x, from the %s", arr.stride, mf.sectionName(sec), arr.start, arr.how))
 	}
 
-	out := []livepatch.Func{}
+	out := make([]livepatch.Func, 0, arr.count)
 	for i := 0; i < arr.count; i++ {
 		fn, err := readFuncEntry(mf, sec, arr.entry(i))
 		if err != nil {

@@ -164,7 +164,11 @@ type memRef struct {
 type instr struct {
 	at, size uint64
 	text     string
-	effects  []effect
+	// format returns text when a decoder leaves text empty. Formatting
+	// costs more than decoding and only the instructions named in facts
+	// need it, so x86 defers it to disassembly.
+	format  func() string
+	effects []effect
 	// next is set when execution may continue with the following
 	// instruction.
 	next bool
@@ -172,6 +176,14 @@ type instr struct {
 	targets []uint64
 	// ok is false for bytes that do not decode.
 	ok bool
+}
+
+// disassembly returns the instruction's text, formatting it on first use.
+func (in *instr) disassembly() string {
+	if in.text == "" && in.format != nil {
+		in.text = in.format()
+	}
+	return in.text
 }
 
 // archModel describes an architecture to the interpreter.
@@ -531,9 +543,9 @@ func (a *analysis) scanUnreached(facts *initFacts) {
 			for _, e := range in.effects {
 				switch {
 				case e.kind == effCall && e.target == enableFunction:
-					facts.enables = append(facts.enables, enableCall{at: at, text: in.text})
+					facts.enables = append(facts.enables, enableCall{at: at, text: in.disassembly()})
 				case e.kind == effStore && !e.mem.indexed && e.mem.disp == int64(a.fieldOffset) && (e.width == 1 || e.width == 4):
-					facts.untrackedStores = append(facts.untrackedStores, fieldStore{at: at, text: in.text, disp: e.mem.disp, width: e.width})
+					facts.untrackedStores = append(facts.untrackedStores, fieldStore{at: at, text: in.disassembly(), disp: e.mem.disp, width: e.width})
 				}
 			}
 		}
@@ -716,7 +728,7 @@ func (a *analysis) applyStore(st *state, in *instr, e effect, facts *initFacts) 
 		field := int64(a.fieldOffset)
 		if facts != nil && p.disp < field+4 && field < p.disp+int64(e.width) {
 			facts.fieldStores = append(facts.fieldStores, fieldStore{
-				site: p.site, at: in.at, text: in.text, disp: p.disp, width: e.width,
+				site: p.site, at: in.at, text: in.disassembly(), disp: p.disp, width: e.width,
 				known: known, value: truncated, source: source,
 			})
 		}
@@ -725,7 +737,7 @@ func (a *analysis) applyStore(st *state, in *instr, e effect, facts *initFacts) 
 		if facts != nil && !e.mem.indexed && e.mem.base != noReg && !a.isStackReg(e.mem.base) &&
 			e.mem.disp == int64(a.fieldOffset) && (e.width == 1 || e.width == 4) {
 			facts.untrackedStores = append(facts.untrackedStores, fieldStore{
-				at: in.at, text: in.text, disp: e.mem.disp, width: e.width,
+				at: in.at, text: in.disassembly(), disp: e.mem.disp, width: e.width,
 				known: known, value: truncated, source: source,
 			})
 		}
@@ -737,7 +749,7 @@ func (a *analysis) applyCall(st *state, in *instr, e effect, facts *initFacts) {
 		arg := st.regs[a.model.argReg]
 		switch {
 		case e.target == enableFunction:
-			facts.enables = append(facts.enables, enableCall{at: in.at, text: in.text, arg: arg, reach: true})
+			facts.enables = append(facts.enables, enableCall{at: in.at, text: in.disassembly(), arg: arg, reach: true})
 		case arg.kind == valueAlloc && baseFunctionName(e.target) != freeFunction && !isKmalloc(e.target):
 			callee := e.target
 			if callee == "" {

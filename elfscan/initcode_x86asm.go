@@ -133,11 +133,11 @@ func decodeX86(c *codeView, at uint64) instr {
 	}
 
 	d := x86Decoder{view: c, inst: inst, in: instr{
-		at:   at,
-		size: uint64(inst.Len),
-		text: x86asm.GNUSyntax(inst, at, nil),
-		next: true,
-		ok:   true,
+		at:     at,
+		size:   uint64(inst.Len),
+		format: func() string { return x86asm.GNUSyntax(inst, at, nil) },
+		next:   true,
+		ok:     true,
 	}}
 	d.relocs = c.relocsIn(at, at+uint64(inst.Len))
 	d.translate()

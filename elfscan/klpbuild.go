@@ -96,6 +96,7 @@ func readKlpObjectExt(mf *moduleFile, sec int, off uint64) (livepatch.Object, er
 		return obj, errAt(mf.sectionName(sec), off+klpObjectExtNrFuncsOffset, "nr_funcs %d at %s+%#x runs past the end of the section (%d bytes)", nr, mf.sectionName(fsec), funcs.offset, len(fdata))
 	}
 
+	obj.Funcs = make([]livepatch.Func, 0, nr)
 	for i := uint64(0); i < nr; i++ {
 		fn, err := readFuncEntry(mf, fsec, funcs.offset+i*klpFuncExtSize)
 		if err != nil {

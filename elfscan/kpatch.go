@@ -49,12 +49,29 @@ func readKpatch(mf *moduleFile, m *livepatch.Module, sec int) error {
 		return fmt.Errorf("read .kpatch.funcs: %w", errIn(name, "size %d is not a multiple of %d", len(data), kpatchFuncSize))
 	}
 
+	n := len(data) / kpatchFuncSize
+	fns := make([]livepatch.Func, 0, n)
+	objNames := make([]string, 0, n)
 	for off := uint64(0); off < uint64(len(data)); off += kpatchFuncSize {
 		fn, objName, err := readKpatchFunc(mf, sec, off)
 		if err != nil {
 			return fmt.Errorf("read .kpatch.funcs entry %d: %w", off/kpatchFuncSize, err)
 		}
-		obj := objectNamed(m, objName)
+		fns = append(fns, fn)
+		objNames = append(objNames, objName)
+	}
+
+	// Each object's list is allocated at its final size, since a
+	// module's functions are most of its model.
+	counts := map[string]int{}
+	for _, name := range objNames {
+		counts[name]++
+	}
+	for i, fn := range fns {
+		obj := objectNamed(m, objNames[i])
+		if cap(obj.Funcs) == 0 {
+			obj.Funcs = make([]livepatch.Func, 0, counts[objNames[i]])
+		}
 		obj.Funcs = append(obj.Funcs, fn)
 	}
 

@@ -86,16 +86,16 @@ func (mf *moduleFile) arrayStride(what string, sec int, start uint64, external, 
 	end, how := mf.arrayEnd(sec, start, uint64(len(data)))
 	span := end - start
 
+	// The structures contain pointers, so on 64-bit kernels their size is
+	// a multiple of 8 and only those strides are tried. That rules out
+	// reading a 152-byte klp_func array without terminator as a 76-byte
+	// entry and a terminator.
+	// NOTE: a one-entry array whose stride halves to a multiple of 8
+	// (160 to 80) still reads that way, and its lost terminator goes
+	// unnoticed.
 	var fits []array
-	for stride := minStride; stride <= span && stride <= maxStride; stride++ {
-		// The structures contain pointers, so on 64-bit kernels their
-		// size is a multiple of 8. That rules out reading a 152-byte
-		// klp_func array without terminator as a 76-byte entry and a
-		// terminator.
-		// NOTE: a one-entry array whose stride halves to a multiple of 8
-		// (160 to 80) still reads that way, and its lost terminator goes
-		// unnoticed.
-		if span%stride != 0 || stride%8 != 0 {
+	for stride := (minStride + 7) &^ 7; stride <= span && stride <= maxStride; stride += 8 {
+		if span%stride != 0 {
 			continue
 		}
 		a := array{section: sec, start: start, stride: stride, how: how}

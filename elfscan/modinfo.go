@@ -3,6 +3,7 @@ package elfscan
 import (
 	"bytes"
 	"debug/elf"
+	"fmt"
 	"path/filepath"
 	"strings"
 
@@ -51,19 +52,8 @@ func readModInfo(mf *moduleFile, m *livepatch.Module) error {
 // sections or symbols, or a reference to the livepatch API. Only header
 // data and the symbol table are read, so other modules are rejected fast.
 func hasLivepatchMarker(mf *moduleFile, m *livepatch.Module) bool {
-	if m.Livepatch {
+	if m.Livepatch || hasSectionMarker(mf) {
 		return true
-	}
-
-	for _, s := range mf.elf.Sections {
-		switch {
-		case s.Flags&livepatch.SHF_RELA_LIVEPATCH != 0,
-			strings.HasPrefix(s.Name, livepatch.RelocSectionPrefix),
-			strings.HasPrefix(s.Name, livepatch.ArchSectionPrefix),
-			s.Name == ".kpatch.funcs",
-			isKlpBuildObjects(s.Name):
-			return true
-		}
 	}
 
 	for _, s := range mf.symbols {
@@ -75,6 +65,71 @@ func hasLivepatchMarker(mf *moduleFile, m *livepatch.Module) bool {
 		}
 	}
 	return false
+}
+
+// hasSectionMarker reports whether a section shows that the module is a
+// livepatch: a klp relocation section, or a producer's metadata section.
+func hasSectionMarker(mf *moduleFile) bool {
+	for _, s := range mf.elf.Sections {
+		switch {
+		case s.Flags&livepatch.SHF_RELA_LIVEPATCH != 0,
+			strings.HasPrefix(s.Name, livepatch.RelocSectionPrefix),
+			strings.HasPrefix(s.Name, livepatch.ArchSectionPrefix),
+			s.Name == ".kpatch.funcs",
+			isKlpBuildObjects(s.Name):
+			return true
+		}
+	}
+	return false
+}
+
+// hasSymbolMarker reports whether .symtab has a SHN_LIVEPATCH symbol or an
+// undefined reference to the livepatch API, the symbol markers of
+// hasLivepatchMarker. It walks the raw Elf64_Sym entries and reads only
+// the names of undefined symbols, so that a module that is not a livepatch
+// is rejected without decoding its symbol table. An error means the table
+// is malformed; loadSymbols then reports it.
+func hasSymbolMarker(mf *moduleFile) (bool, error) {
+	if mf.symtabIdx < 0 {
+		return false, nil
+	}
+	symtab := mf.elf.Sections[mf.symtabIdx]
+	link := int(symtab.Link)
+	if link <= 0 || link >= len(mf.elf.Sections) {
+		return false, fmt.Errorf(".symtab sh_link %d is not a section", link)
+	}
+	syms, err := mf.sectionData(mf.symtabIdx)
+	if err != nil {
+		return false, err
+	}
+	if len(syms)%elf.Sym64Size != 0 {
+		return false, fmt.Errorf(".symtab size %d is not a multiple of %d", len(syms), elf.Sym64Size)
+	}
+	names, err := mf.sectionData(link)
+	if err != nil {
+		return false, err
+	}
+
+	bo := mf.arch.ByteOrder
+	// Entry 0 is the null symbol, which debug/elf leaves out too.
+	for off := elf.Sym64Size; off < len(syms); off += elf.Sym64Size {
+		// st_name is at offset 0 and st_shndx at offset 6 of Elf64_Sym.
+		switch elf.SectionIndex(bo.Uint16(syms[off+6:])) {
+		case livepatch.SHN_LIVEPATCH:
+			return true, nil
+		case elf.SHN_UNDEF:
+			start := uint64(bo.Uint32(syms[off:]))
+			if start >= uint64(len(names)) {
+				continue
+			}
+			// debug/elf reads a name without a NUL as empty.
+			end := bytes.IndexByte(names[start:], 0)
+			if end >= 0 && isLivepatchAPI(string(names[start:start+uint64(end)])) {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
 }
 
 // isLivepatchAPI reports whether name is a livepatch core entry point: the

@@ -21,6 +21,7 @@
 package elfscan
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"errors"
@@ -82,10 +83,12 @@ func unwrapPathError(err error) error {
 }
 
 // decompress returns a reader over the module's ELF bytes. A plain ELF file
-// is read in place, on demand; a compressed one is decompressed into memory.
+// is read in place, in blocks on demand, and a compressed one is
+// decompressed into memory.
 func decompress(f *os.File, size int64) (io.ReaderAt, int64, error) {
+	plain := newBlockReader(f, size)
 	var magic [6]byte
-	n, err := f.ReadAt(magic[:], 0)
+	n, err := plain.ReadAt(magic[:], 0)
 	if err != nil && err != io.EOF {
 		return nil, 0, fmt.Errorf("read magic: %w", err)
 	}
@@ -98,7 +101,9 @@ func decompress(f *os.File, size int64) (io.ReaderAt, int64, error) {
 	switch {
 	case bytes.HasPrefix(head, []byte{0xfd, '7', 'z', 'X', 'Z', 0}):
 		format = "xz"
-		xr, err := xz.NewReader(io.NewSectionReader(f, 0, size))
+		// The xz decoder reads its input a byte at a time, which
+		// without a buffer is one pread per byte.
+		xr, err := xz.NewReader(bufio.NewReader(io.NewSectionReader(f, 0, size)))
 		if err != nil {
 			return nil, 0, fmt.Errorf("decompress xz: %w", err)
 		}
@@ -119,7 +124,7 @@ func decompress(f *os.File, size int64) (io.ReaderAt, int64, error) {
 		}
 		dec = gr
 	default:
-		return f, size, nil
+		return plain, size, nil
 	}
 
 	var buf bytes.Buffer
@@ -129,7 +134,7 @@ func decompress(f *os.File, size int64) (io.ReaderAt, int64, error) {
 	if buf.Len() > MaxDecompressedSize {
 		return nil, 0, fmt.Errorf("decompress %s: output exceeds %d bytes", format, MaxDecompressedSize)
 	}
-	return bytes.NewReader(buf.Bytes()), int64(buf.Len()), nil
+	return memFile(buf.Bytes()), int64(buf.Len()), nil
 }
 
 // Parse reads a livepatch module of size bytes from r. name is used as the
@@ -154,6 +159,14 @@ func parse(r io.ReaderAt, size int64, name string) (*livepatch.Module, error) {
 
 	if err := readModInfo(mf, m); err != nil {
 		return nil, fmt.Errorf("read .modinfo: %w", err)
+	}
+
+	// Most modules of a kernel tree are not livepatches, so they are
+	// rejected on the raw symbol table before the decoding below.
+	if !m.Livepatch && !hasSectionMarker(mf) {
+		if found, err := hasSymbolMarker(mf); err == nil && !found {
+			return nil, ErrNotLivepatch
+		}
 	}
 
 	if err := mf.loadSymbols(); err != nil {
