@@ -83,6 +83,15 @@ var kmallocFunctions = []struct {
 	{"kzalloc_noprof", "inline wrapper, 6.10+"},
 	{"kmalloc_array_noprof", "inline wrapper, 6.10+"},
 	{"kcalloc_noprof", "inline wrapper, 6.10+"},
+	// 7.2's kzalloc_noprof and kmalloc_noprof are macros around static
+	// inline _kzalloc_noprof and friends, which gcc -Os emits out of line
+	// as .constprop copies that tail-call __kmalloc_noprof (seen in
+	// klp-build outputs of 7.2.13).
+	{"_kzalloc_noprof", "seen in 7.2, out-of-line copy of the inline wrapper"},
+	{"_kmalloc_noprof", "seen in 7.2, out-of-line copy of the inline wrapper"},
+	{"_kmalloc_node_noprof", "seen in 7.2, out-of-line copy of the inline wrapper"},
+	{"_kmalloc_array_noprof", "seen in 7.2, out-of-line copy of the inline wrapper"},
+	{"_kmalloc_array_node_noprof", "seen in 7.2, out-of-line copy of the inline wrapper"},
 }
 
 // enableFunction is the call that registers and enables a klp_patch (5.1+).

@@ -59,6 +59,11 @@ type value struct {
 type state struct {
 	regs map[reg]value
 	mem  map[symAddr]value
+	// enabled is set when every path to this point called
+	// klp_enable_patch. The kernel reads replace inside that call, so a
+	// later hand-off, such as kpatch's patch_free_livepatch on the error
+	// path, cannot change what it read.
+	enabled bool
 }
 
 func newState() *state {
@@ -66,7 +71,7 @@ func newState() *state {
 }
 
 func (s *state) clone() *state {
-	c := &state{regs: make(map[reg]value, len(s.regs)), mem: make(map[symAddr]value, len(s.mem))}
+	c := &state{regs: make(map[reg]value, len(s.regs)), mem: make(map[symAddr]value, len(s.mem)), enabled: s.enabled}
 	for r, v := range s.regs {
 		c.regs[r] = v
 	}
@@ -84,6 +89,10 @@ func meet(old, incoming *state) (*state, bool) {
 	}
 	changed := false
 	merged := old.clone()
+	if merged.enabled && !incoming.enabled {
+		merged.enabled = false
+		changed = true
+	}
 	for r, v := range merged.regs {
 		if w, ok := incoming.regs[r]; !ok || w != v {
 			delete(merged.regs, r)
@@ -750,7 +759,7 @@ func (a *analysis) applyCall(st *state, in *instr, e effect, facts *initFacts) {
 		switch {
 		case e.target == enableFunction:
 			facts.enables = append(facts.enables, enableCall{at: in.at, text: in.disassembly(), arg: arg, reach: true})
-		case arg.kind == valueAlloc && baseFunctionName(e.target) != freeFunction && !isKmalloc(e.target):
+		case arg.kind == valueAlloc && !st.enabled && baseFunctionName(e.target) != freeFunction && !isKmalloc(e.target):
 			callee := e.target
 			if callee == "" {
 				callee = "an unnamed function"
@@ -762,6 +771,9 @@ func (a *analysis) applyCall(st *state, in *instr, e effect, facts *initFacts) {
 	// NOTE: facts about module variables and stack slots survive the call.
 	// A callee that rewrote the module's klp_patch pointer variable would
 	// mislead the analysis; the kpatch and klp-build init code has none.
+	if e.target == enableFunction {
+		st.enabled = true
+	}
 	for _, r := range a.model.callerSaved {
 		a.setReg(st, r, value{})
 	}

@@ -94,8 +94,14 @@ func writeModuleText(out *errWriter, path string, m *livepatch.Module) {
 
 	var symbolErrors []string
 	for _, sym := range m.KlpSymbols {
-		if sym.ParseErr != "" {
+		switch {
+		case sym.ParseErr != "" && sym.Referenced:
 			symbolErrors = append(symbolErrors, sym.ParseErr)
+		case sym.ParseErr != "":
+			// klp_resolve_symbols parses only the symbols that a klp
+			// relocation uses, and the module loader skips SHN_LIVEPATCH
+			// symbols, so klp-build's .klp.tombstone.* leftovers load.
+			symbolErrors = append(symbolErrors, sym.ParseErr+" (unused by any klp relocation, so the kernel never parses it)")
 		}
 	}
 	writeSection(out, "KLP symbols", klpSymbolRows(m), symbolErrors,

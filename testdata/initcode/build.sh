@@ -24,6 +24,7 @@ KERNELS="6.1.0-57-amd64 6.12.118+deb12-amd64"
 VARIANTS="
 kpatch_replace kpatch_hook.c -DKLP_REPLACE_ENABLE=true
 kpatch_noreplace kpatch_hook.c -DKLP_REPLACE_ENABLE=false
+kpatch_freehelper kpatch_hook.c -DKLP_REPLACE_ENABLE=true -DSAMPLE_FREE_HELPER
 klpbuild_replace klp_build_init.c
 klpbuild_noreplace klp_build_init.c -DKLP_NO_REPLACE
 replaceset5 replace_set.c

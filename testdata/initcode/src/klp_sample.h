@@ -30,6 +30,7 @@ typedef _Bool bool;
 #define EINVAL 22
 
 #define __init __attribute__((__section__(".init.text"), __cold__))
+#define noinline __attribute__((__noinline__))
 #define __exit __attribute__((__section__(".exit.text")))
 #define __always_inline inline __attribute__((__always_inline__))
 #define __malloc_like(n) __attribute__((__malloc__, __alloc_size__(n)))

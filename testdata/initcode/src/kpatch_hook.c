@@ -86,6 +86,18 @@ static int sample_add_func(struct sample_patch_func *kfunc)
 	return 0;
 }
 
+#ifdef SAMPLE_FREE_HELPER
+static noinline void sample_free_patch(struct klp_patch *patch)
+{
+	struct klp_object *lobject;
+
+	for (lobject = patch->objs; lobject->funcs; lobject++)
+		kfree(lobject->funcs);
+	kfree(patch->objs);
+	kfree(patch);
+}
+#endif
+
 static int __init sample_patch_init(void)
 {
 	struct sample_patch_func *kfunc;
@@ -135,8 +147,19 @@ static int __init sample_patch_init(void)
 	lpatch->replace = KLP_REPLACE_ENABLE;
 
 	ret = klp_enable_patch(lpatch);
+#ifdef SAMPLE_FREE_HELPER
+	/*
+	 * kpatch's hook frees a patch that failed to enable through a
+	 * function of its own, after the kernel has read replace.
+	 */
+	if (ret) {
+		sample_free_patch(lpatch);
+		return ret;
+	}
+#else
 	if (ret)
 		goto out_objects;
+#endif
 	return 0;
 
 out_objects:
