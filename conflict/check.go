@@ -51,8 +51,10 @@ type simulation struct {
 	// vermagicModule is the module vermagicRef was taken from, if any.
 	vermagicModule *Related
 
-	// active is the simulated klp_patches list, oldest first.
+	// active is the simulated klp_patches list, oldest first. Change it
+	// only through setActive, which keeps index in step.
 	active []*patchState
+	index  funcIndex
 	// loaded maps the name of every loaded module to how it was loaded.
 	loaded map[string]loadedModule
 	// files maps a live patch name to the plan entry that gives its file.
@@ -185,6 +187,7 @@ func newSimulation(plan Plan) *simulation {
 		loaded:   map[string]loadedModule{},
 		files:    map[string]*patchState{},
 		noteSeen: map[string]bool{},
+		index:    funcIndex{},
 	}
 	if s.sem == "" {
 		s.sem = Mainline
@@ -299,7 +302,7 @@ func (s *simulation) loadLive() {
 		})
 
 		e := &effect{patch: ps, live: true, before: slices.Clone(s.active), kept: slices.Clone(s.active)}
-		s.active = append(s.active, ps)
+		s.setActive(append(s.active, ps), nil, []*patchState{ps})
 		s.runEffect(e, 0)
 		if lp.Transition {
 			s.transitioning = append(s.transitioning, ps)
@@ -352,7 +355,7 @@ func (s *simulation) livePatchState(lp LivePatch) *patchState {
 func (s *simulation) completeTransition(ps *patchState) {
 	lp := s.livePatch(ps.name)
 	if lp != nil && !lp.Enabled {
-		s.active = slices.DeleteFunc(s.active, func(p *patchState) bool { return p == ps })
+		s.setActive(slices.DeleteFunc(s.active, func(p *patchState) bool { return p == ps }), []*patchState{ps}, nil)
 		s.notef("live patch %s is being disabled: the simulation starts after its transition completes, without it", ps.name)
 		return
 	}
@@ -365,13 +368,16 @@ func (s *simulation) completeTransition(ps *patchState) {
 	}
 
 	var disabled []string
-	s.active = slices.DeleteFunc(s.active, func(p *patchState) bool {
+	var removed []*patchState
+	active := slices.DeleteFunc(s.active, func(p *patchState) bool {
 		if p != ps && p.order < ps.order && s.replaces(ps, p) {
 			disabled = append(disabled, p.name)
+			removed = append(removed, p)
 			return true
 		}
 		return false
 	})
+	s.setActive(active, removed, nil)
 	if len(disabled) > 0 {
 		for i := range s.steps {
 			if s.steps[i].Live && s.steps[i].Module == ps.name {
@@ -481,6 +487,15 @@ func (s *simulation) apply(ps *patchState) *effect {
 		e.kept = append(e.kept, p)
 	}
 
+	// The index still describes the list before the load here, in which
+	// every active patch is either replaced or kept.
+	replaced := make(map[*patchState]bool, len(e.replaced))
+	for _, p := range e.replaced {
+		replaced[p] = true
+	}
+	isReplaced := func(p *patchState) bool { return replaced[p] }
+	isKept := func(p *patchState) bool { return !replaced[p] }
+
 	seen := map[funcKey]bool{}
 	for _, old := range e.replaced {
 		for _, fn := range old.funcs {
@@ -488,36 +503,19 @@ func (s *simulation) apply(ps *patchState) *effect {
 				continue
 			}
 			seen[fn.key] = true
-			if _, ok := ps.lookup(fn.key); ok || holds(e.kept, fn.key) {
+			if _, ok := ps.lookup(fn.key); ok || s.activeHolds(fn.key, isKept) {
 				continue
 			}
-			holders := holdersOf(e.replaced, fn.key)
+			holders := s.activeHolders(fn.key, isReplaced)
 			owner := holders[len(holders)-1]
 			ownerFn, _ := owner.lookup(fn.key)
 			e.reverted = append(e.reverted, revertedFunc{fn: ownerFn, owner: owner, holders: holders})
 		}
 	}
 
-	s.active = append(slices.Clone(e.kept), ps)
+	s.setActive(append(slices.Clone(e.kept), ps), e.replaced, []*patchState{ps})
 	s.loaded[ps.name] = loadedModule{step: ps.step, livepatch: true}
 	return e
-}
-
-// holds reports whether any of patches has a function with key k.
-func holds(patches []*patchState, k funcKey) bool {
-	return len(holdersOf(patches, k)) > 0
-}
-
-// holdersOf returns the patches that have a function with key k, in the
-// order given.
-func holdersOf(patches []*patchState, k funcKey) []*patchState {
-	var out []*patchState
-	for _, p := range patches {
-		if _, ok := p.lookup(k); ok {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 // runEffect runs the effect checks for a load or a live patch.
@@ -615,7 +613,10 @@ func funcRef(ps *patchState, fn patchFunc) FuncRef {
 
 // funcRefs returns FuncRefs for functions of ps, in the patch's order.
 func funcRefs(ps *patchState, fns []patchFunc) []FuncRef {
-	var out []FuncRef
+	if len(fns) == 0 {
+		return nil
+	}
+	out := make([]FuncRef, 0, len(fns))
 	for _, fn := range fns {
 		out = append(out, funcRef(ps, fn))
 	}

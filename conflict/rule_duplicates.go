@@ -60,6 +60,20 @@ func checkDuplicateObjects(p *pass, c *candidate) {
 // checkDuplicateFuncs reports functions of one object whose sysfs names
 // collide.
 func checkDuplicateFuncs(p *pass, c *candidate) {
+	// c.state keeps one function per key, so when it has every named
+	// function of the module there is no duplicate to look for.
+	named := 0
+	for _, obj := range c.module.Objects {
+		for _, fn := range obj.Funcs {
+			if !fn.OldNameNull {
+				named++
+			}
+		}
+	}
+	if named == len(c.state.funcs) {
+		return
+	}
+
 	for _, obj := range c.module.Objects {
 		seen := map[funcKey]int{}
 		for _, fn := range obj.Funcs {

@@ -78,9 +78,10 @@ overrides.`,
 }
 
 // overlapHolders returns the other active patches that patch fn, in load
-// order.
-func overlapHolders(e *effect, fn patchFunc) []*patchState {
-	return holdersOf(e.kept, fn.key)
+// order. The effect runs after the load, when the patch list is e.kept
+// followed by e.patch.
+func overlapHolders(p *pass, e *effect, fn patchFunc) []*patchState {
+	return p.s.activeHolders(fn.key, func(h *patchState) bool { return h != e.patch })
 }
 
 // hasKnownReplace reports whether any of patches is known to be a replace
@@ -99,7 +100,7 @@ func hasKnownReplace(patches []*patchState) bool {
 func checkFuncOverlap(p *pass, e *effect) {
 	n := e.patch
 	for _, fn := range n.funcs {
-		holders := overlapHolders(e, fn)
+		holders := overlapHolders(p, e, fn)
 		if len(holders) == 0 {
 			continue
 		}
@@ -127,7 +128,7 @@ func checkOverrideCumulative(p *pass, e *effect) {
 		return
 	}
 	for _, fn := range n.funcs {
-		holders := overlapHolders(e, fn)
+		holders := overlapHolders(p, e, fn)
 		if !hasKnownReplace(holders) {
 			continue
 		}
@@ -150,11 +151,15 @@ func checkOverrideCumulative(p *pass, e *effect) {
 // of the plan.
 func checkStackOrder(p *pass) {
 	active := p.s.active
+	position := make(map[*patchState]int, len(active))
 	for i, ps := range active {
-		later := active[i+1:]
+		position[ps] = i
+	}
+	for i, ps := range active {
+		isLater := func(h *patchState) bool { return position[h] > i }
 		var runs, shadowed []patchFunc
 		for _, fn := range ps.funcs {
-			if holds(later, fn.key) {
+			if p.s.activeHolds(fn.key, isLater) {
 				shadowed = append(shadowed, fn)
 			} else {
 				runs = append(runs, fn)
@@ -172,7 +177,7 @@ func checkStackOrder(p *pass) {
 		}
 
 		for _, fn := range shadowed {
-			by := holdersOf(later, fn.key)
+			by := p.s.activeHolders(fn.key, isLater)
 			f := funcFinding(ps, fn, fmt.Sprintf("%s is partly effective: its %s is shadowed by %s, while its %s still runs, so the result depends on the load order", ps.name, fn.key, names(by), runningList(runs)))
 			for _, h := range by {
 				f.Related = append(f.Related, related(h, fmt.Sprintf("its %s runs", fn.key.Function)))

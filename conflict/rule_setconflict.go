@@ -36,7 +36,7 @@ func checkSetConflict(p *pass, c *candidate) {
 	refused := false
 	for _, fn := range n.funcs {
 		var other []*patchState
-		for _, h := range holdersOf(p.s.active, fn.key) {
+		for _, h := range p.s.activeHolders(fn.key, nil) {
 			if !h.modeKnown {
 				p.notef("%s patches %s like %s, whose %s is unknown; not checked", n.name, fn.key, h.name, groupWord(p.sem()))
 				continue

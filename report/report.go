@@ -57,6 +57,19 @@ type errWriter struct {
 	err error
 }
 
+// writeString writes s to the underlying writer. A failure is kept in
+// e.err.
+func (e *errWriter) writeString(s string) {
+	if e.err != nil {
+		return
+	}
+	n, err := io.WriteString(e.w, s)
+	if err == nil && n < len(s) {
+		err = io.ErrShortWrite
+	}
+	e.err = err
+}
+
 func (e *errWriter) Write(p []byte) (int, error) {
 	if e.err != nil {
 		return 0, e.err

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"flag"
 	"fmt"
@@ -149,22 +148,10 @@ func runCheck(args []string, std streams) int {
 		PlanPath: opts.planPath,
 	}
 	render := func(w io.Writer, f report.Format) error {
-		return writeBuffered(w, func(w io.Writer) error { return report.WriteCheck(w, f, c) })
+		return report.WriteCheck(w, f, c)
 	}
 	status = worseExit(gateStatus, worseExit(worseExit(in.status, tgt.status), findingsStatus(result.Findings, settings.failOn)))
 	return worseExit(status, writeReports("klpcheck check", std, opts.format, opts.outputs, render))
-}
-
-// writeBuffered runs render on a buffered writer over w. The text reports
-// are written in many small pieces, and standard output is not buffered,
-// so without it each piece would be one write system call.
-func writeBuffered(w io.Writer, render func(io.Writer) error) error {
-	buffered := bufio.NewWriter(w)
-	err := render(buffered)
-	if flushErr := buffered.Flush(); err == nil {
-		err = flushErr
-	}
-	return err
 }
 
 // parseCheckArgs parses the command line of check.

@@ -204,7 +204,7 @@ func TestWriteReportsStdoutFailure(t *testing.T) {
 	if status != exitUsage {
 		t.Errorf("status = %d, want %d", status, exitUsage)
 	}
-	want := "klpcheck inspect: write json report to standard output: write inspect JSON: broken pipe\n"
+	want := "klpcheck inspect: write json report to standard output: broken pipe\n"
 	if got := stderr.String(); got != want {
 		t.Errorf("stderr = %q, want %q", got, want)
 	}

@@ -98,11 +98,13 @@ func formatList(formats []report.Format) string {
 
 // writeReports writes the report to stdout in format, then one copy per
 // --output target. Each failure is printed to stderr after prefix. The
-// result is exitUsage if any write failed and exitClean otherwise.
+// result is exitUsage if any write failed and exitClean otherwise. Every
+// destination is buffered, so render may write in small pieces.
 func writeReports(prefix string, std streams, format report.Format, targets []outputTarget, render func(io.Writer, report.Format) error) int {
 	status := exitClean
 
-	if err := render(std.stdout, format); err != nil {
+	err := writeBuffered(std.stdout, func(w io.Writer) error { return render(w, format) })
+	if err != nil {
 		fmt.Fprintf(std.stderr, "%s: write %s report to standard output: %v\n", prefix, format, err)
 		status = exitUsage
 	}
@@ -137,4 +139,18 @@ func writeReportFile(path string, render func(io.Writer) error) error {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
+}
+
+// writeBuffered runs render on a buffered writer over w and flushes it.
+// The text reports are written in many small pieces, and standard output
+// is not buffered, so without it each piece would be one write system
+// call. When w is already a large enough bufio.Writer, bufio.NewWriter
+// returns w itself, so a second call adds no copy.
+func writeBuffered(w io.Writer, render func(io.Writer) error) error {
+	buffered := bufio.NewWriter(w)
+	err := render(buffered)
+	if flushErr := buffered.Flush(); err == nil {
+		err = flushErr
+	}
+	return err
 }
