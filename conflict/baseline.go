@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/klpcheck/klpcheck/livepatch"
 )
 
 // BaselineSchemaVersion is the schema_version of baseline files. It changes
@@ -199,7 +201,7 @@ func staleBaselineEntry(file string, i int, e BaselineEntry, found int) Finding 
 		subject += " of " + e.Module
 	}
 	if e.Function != "" || e.Object != "" {
-		subject += " for " + funcText(e.Object, e.Function, e.Sympos, e.HasSympos)
+		subject += " for " + livepatch.FuncName(e.Object, e.Function, e.Sympos, e.HasSympos)
 	}
 
 	result := "matched no finding"
@@ -208,23 +210,6 @@ func staleBaselineEntry(file string, i int, e BaselineEntry, found int) Finding 
 	}
 	msg := fmt.Sprintf("baseline entry findings[%d] (%s) in %s %s: write the baseline again with --write-baseline", i, subject, file, result)
 	return gateFinding(baselineStale, file, 0, msg)
-}
-
-// funcText returns "object:function,sympos" without the parts that are
-// absent.
-func funcText(object, function string, sympos uint64, hasSympos bool) string {
-	name := object
-	if function == "" {
-		return name
-	}
-	if name != "" {
-		name += ":"
-	}
-	name += function
-	if hasSympos {
-		name += "," + strconv.FormatUint(sympos, 10)
-	}
-	return name
 }
 
 // The types below are the baseline file format: one JSON object with

@@ -60,17 +60,6 @@ type pointer struct {
 	offset   uint64
 }
 
-// abs64Types maps each supported machine to its 64-bit absolute relocation
-// type (include/uapi/linux/elf.h and each arch's ELF ABI).
-var abs64Types = map[elf.Machine]uint32{
-	elf.EM_X86_64:    uint32(elf.R_X86_64_64),
-	elf.EM_AARCH64:   uint32(elf.R_AARCH64_ABS64),
-	elf.EM_PPC64:     uint32(elf.R_PPC64_ADDR64),
-	elf.EM_S390:      uint32(elf.R_390_64),
-	elf.EM_LOONGARCH: uint32(elf.R_LARCH_64),
-	elf.EM_RISCV:     uint32(elf.R_RISCV_64),
-}
-
 // newModuleFile parses the ELF header and section headers and checks that
 // the file is a 64-bit relocatable object for a supported machine.
 func newModuleFile(r io.ReaderAt, size int64) (mf *moduleFile, err error) {
@@ -117,13 +106,14 @@ func newModuleFile(r io.ReaderAt, size int64) (mf *moduleFile, err error) {
 	if err != nil {
 		return nil, err
 	}
+	abs64, _ := livepatch.Abs64Reloc(f.Machine) // archOf accepts only supported machines
 
 	mf = &moduleFile{
 		elf:       f,
 		r:         r,
 		size:      size,
 		arch:      arch,
-		abs64:     abs64Types[f.Machine],
+		abs64:     abs64,
 		symtabIdx: -1,
 		data:      make(map[int][]byte),
 		relocs:    make(map[int][]rela),

@@ -88,6 +88,28 @@ type Arch struct {
 	ByteOrder binary.ByteOrder
 }
 
+// Abs64Reloc returns the 64-bit absolute relocation type of machine m
+// (include/uapi/linux/elf.h and each arch's ELF ABI), the type of every
+// klp_func pointer and __mcount_loc entry. ok is false for a machine
+// klpcheck does not support.
+func Abs64Reloc(m elf.Machine) (typ uint32, ok bool) {
+	switch m {
+	case elf.EM_X86_64:
+		return uint32(elf.R_X86_64_64), true
+	case elf.EM_AARCH64:
+		return uint32(elf.R_AARCH64_ABS64), true
+	case elf.EM_PPC64:
+		return uint32(elf.R_PPC64_ADDR64), true
+	case elf.EM_S390:
+		return uint32(elf.R_390_64), true
+	case elf.EM_LOONGARCH:
+		return uint32(elf.R_LARCH_64), true
+	case elf.EM_RISCV:
+		return uint32(elf.R_RISCV_64), true
+	}
+	return 0, false
+}
+
 // KernelVersion is the release parsed from the first word of a vermagic
 // string, for example 6.1.0-57-amd64 gives 6, 1, 0.
 type KernelVersion struct {

@@ -3,6 +3,7 @@ package livepatch
 import (
 	"debug/elf"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -158,4 +159,22 @@ func SysfsSympos(sympos uint64) uint64 {
 		return 1
 	}
 	return sympos
+}
+
+// FuncName joins an object, a function and its sympos as
+// "object:function,sympos", the form kpatch and sysfs use. Parts that are
+// absent are left out together with their separator.
+func FuncName(object, function string, sympos uint64, hasSympos bool) string {
+	name := object
+	if function == "" {
+		return name
+	}
+	if name != "" {
+		name += ":"
+	}
+	name += function
+	if hasSympos {
+		name += "," + strconv.FormatUint(sympos, 10)
+	}
+	return name
 }

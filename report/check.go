@@ -3,9 +3,9 @@ package report
 import (
 	"fmt"
 	"io"
-	"strconv"
 
 	"github.com/klpcheck/klpcheck/conflict"
+	"github.com/klpcheck/klpcheck/livepatch"
 )
 
 // FormatSARIF is SARIF 2.1.0, for GitHub code scanning and other SARIF
@@ -64,25 +64,7 @@ func WriteCheck(w io.Writer, format Format, c Check) error {
 // sympos when the finding has none, and returns only the object for a
 // finding about a whole object, or "" when the finding names no object.
 func findingFunction(f conflict.Finding) string {
-	return funcName(f.Object, f.Function, f.Sympos, f.HasSympos)
-}
-
-// funcName joins an object, a function and its sympos as
-// "object:function,sympos". Parts that are absent are left out together
-// with their separator.
-func funcName(object, function string, sympos uint64, hasSympos bool) string {
-	name := object
-	if function == "" {
-		return name
-	}
-	if name != "" {
-		name += ":"
-	}
-	name += function
-	if hasSympos {
-		name += "," + strconv.FormatUint(sympos, 10)
-	}
-	return name
+	return livepatch.FuncName(f.Object, f.Function, f.Sympos, f.HasSympos)
 }
 
 // severityCounts counts the findings of each severity that are not

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/klpcheck/klpcheck/conflict"
+	"github.com/klpcheck/klpcheck/livepatch"
 )
 
 // textWidth is the terminal width, in columns, that check text output is
@@ -235,7 +236,7 @@ func writeStepText(out *errWriter, semantics conflict.Semantics, s conflict.Step
 	if len(s.Patched) > 0 {
 		names := make([]string, len(s.Patched))
 		for i, ref := range s.Patched {
-			names[i] = displayString(funcName(ref.Object, ref.Function, ref.Sympos, true))
+			names[i] = displayString(livepatch.FuncName(ref.Object, ref.Function, ref.Sympos, true))
 		}
 		writeWrapped(out, "    patched:  ", "              ", strings.Join(names, " "))
 	}
@@ -243,7 +244,7 @@ func writeStepText(out *errWriter, semantics conflict.Semantics, s conflict.Step
 	if len(s.Reverted) > 0 {
 		names := make([]string, len(s.Reverted))
 		for i, ref := range s.Reverted {
-			names[i] = displayString(funcName(ref.Object, ref.Function, ref.Sympos, true))
+			names[i] = displayString(livepatch.FuncName(ref.Object, ref.Function, ref.Sympos, true))
 			if ref.Module != "" {
 				names[i] += " (was " + displayString(ref.Module) + ")"
 			}

@@ -268,17 +268,6 @@ type rela struct {
 	addend  int64
 }
 
-// abs64Types maps each supported machine to its 64-bit absolute
-// relocation type, the type of every __mcount_loc entry.
-var abs64Types = map[elf.Machine]uint32{
-	elf.EM_X86_64:    uint32(elf.R_X86_64_64),
-	elf.EM_AARCH64:   uint32(elf.R_AARCH64_ABS64),
-	elf.EM_PPC64:     uint32(elf.R_PPC64_ADDR64),
-	elf.EM_S390:      uint32(elf.R_390_64),
-	elf.EM_LOONGARCH: uint32(elf.R_LARCH_64),
-	elf.EM_RISCV:     uint32(elf.R_RISCV_64),
-}
-
 // sortedUnique sorts addresses and drops repeats.
 func sortedUnique(addrs []uint64) []uint64 {
 	slices.Sort(addrs)

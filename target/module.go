@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/klpcheck/klpcheck/elfscan"
+	"github.com/klpcheck/klpcheck/livepatch"
 )
 
 // maxSectionSpan bounds the size and alignment of one SHF_ALLOC section
@@ -234,7 +235,7 @@ func readModuleFtrace(ef *elfFile, syms []elfSymbol, bases []uint64, o *Object) 
 	if idx == 0 {
 		return nil
 	}
-	abs64, ok := abs64Types[ef.f.Machine]
+	abs64, ok := livepatch.Abs64Reloc(ef.f.Machine)
 	if !ok {
 		return fmt.Errorf("machine %v is not supported", ef.f.Machine)
 	}

@@ -87,14 +87,9 @@ func (t *moduleTree) readModule(name string) (*targetModule, error) {
 		return nil, fmt.Errorf("module %s not found under %s", name, t.dir)
 	}
 
-	r, size, closeFile, err := elfscan.OpenDecompressed(path)
+	data, err := readModuleFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	defer closeFile()
-	data := make([]byte, size)
-	if _, err := r.ReadAt(data, 0); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		return nil, err
 	}
 
 	depends, err := modinfoDepends(data)

@@ -189,13 +189,9 @@ func KlpRelaSection(objname string, target *Section, relocs ...Reloc) *Section {
 // when a section cannot be encoded (data in a SHT_NOBITS section). Checks
 // stop there: wrong but encodable values are written as given.
 func (f *File) Bytes() ([]byte, error) {
-	var order byteOrder = binary.LittleEndian
-	if f.ByteOrder != nil {
-		o, ok := f.ByteOrder.(byteOrder)
-		if !ok {
-			return nil, fmt.Errorf("byte order %v is neither binary.LittleEndian nor binary.BigEndian", f.ByteOrder)
-		}
-		order = o
+	order, err := orderOf(f.ByteOrder)
+	if err != nil {
+		return nil, err
 	}
 	class := f.Class
 	if class == elf.ELFCLASSNONE {
@@ -261,4 +257,17 @@ func writeIdent(raw []byte, class elf.Class, order byteOrder, osabi elf.OSABI) {
 	}
 	raw[elf.EI_VERSION] = byte(elf.EV_CURRENT)
 	raw[elf.EI_OSABI] = byte(osabi)
+}
+
+// orderOf returns the byteOrder for o, little-endian when o is nil. Only
+// the two byte orders of encoding/binary can encode a file.
+func orderOf(o binary.ByteOrder) (byteOrder, error) {
+	if o == nil {
+		return binary.LittleEndian, nil
+	}
+	order, ok := o.(byteOrder)
+	if !ok {
+		return nil, fmt.Errorf("byte order %v is neither binary.LittleEndian nor binary.BigEndian", o)
+	}
+	return order, nil
 }

@@ -175,13 +175,9 @@ type vmlinuxBuilder struct {
 
 // Bytes lays out and encodes the vmlinux.
 func (v *Vmlinux) Bytes() ([]byte, error) {
-	var order byteOrder = binary.LittleEndian
-	if v.ByteOrder != nil {
-		o, ok := v.ByteOrder.(byteOrder)
-		if !ok {
-			return nil, fmt.Errorf("byte order %v is neither binary.LittleEndian nor binary.BigEndian", v.ByteOrder)
-		}
-		order = o
+	order, err := orderOf(v.ByteOrder)
+	if err != nil {
+		return nil, err
 	}
 	machine := v.Machine
 	if machine == elf.EM_NONE {
