@@ -152,6 +152,10 @@ type candidate struct {
 	kernel livepatch.KernelVersion
 	// first is set for the first load of the plan.
 	first bool
+
+	// lookups caches refLookups once lookupsDone is set.
+	lookups     []refLookup
+	lookupsDone bool
 }
 
 // effect is the change made to the patch list by a successful load or by

@@ -118,21 +118,51 @@ func forEachLookup(p *pass, c *candidate, absent func(ref symbolRef, reason stri
 	if t == nil {
 		return
 	}
-	for _, ref := range symbolRefs(c.module) {
-		lookup := lookupObject(t, ref.object)
+	for _, l := range refLookups(p, c, t) {
 		switch {
-		case lookup.unknown:
-			notChecked(p, ref.object, lookup.reason)
-		case lookup.absent:
+		case l.lookup.unknown:
+			notChecked(p, l.ref.object, l.lookup.reason)
+		case l.lookup.absent:
 			if absent != nil {
-				absent(ref, lookup.reason)
+				absent(l.ref, l.lookup.reason)
 			}
 		default:
-			for _, res := range resolutions(p, c, ref, lookup.obj) {
-				visit(ref, lookup.obj, res)
+			for _, res := range l.resolutions {
+				visit(l.ref, l.lookup.obj, res)
 			}
 		}
 	}
+}
+
+// refLookup is one symbol reference of a candidate with the outcome of
+// looking it up in the target.
+type refLookup struct {
+	ref    symbolRef
+	lookup objectLookup
+	// resolutions is set only when the target has the object's symbols.
+	resolutions []resolution
+}
+
+// refLookups looks up every symbol reference of c's module in t. Five
+// rules walk the same references, so the lookups are made on the first
+// call and kept in c: the target and the host state they read do not
+// change while one load is checked.
+func refLookups(p *pass, c *candidate, t *target.Target) []refLookup {
+	if c.lookupsDone {
+		return c.lookups
+	}
+
+	refs := symbolRefs(c.module)
+	c.lookups = make([]refLookup, len(refs))
+	for i, ref := range refs {
+		l := refLookup{ref: ref, lookup: lookupObject(t, ref.object)}
+		if !l.lookup.unknown && !l.lookup.absent {
+			l.resolutions = resolutions(p, c, ref, l.lookup.obj)
+		}
+		c.lookups[i] = l
+	}
+	c.lookupsDone = true
+	return c.lookups
 }
 
 // checkSymbolNotFound reports names that the target object does not have.

@@ -102,7 +102,12 @@ type Object struct {
 	// entries, in .symtab order. Nil for text inputs.
 	Exports []Export
 
-	index     map[string][]int32
+	// first maps each name to the index in Symbols of its first symbol,
+	// and next[i] is the index of the next symbol with the name of
+	// Symbols[i], or -1. A map of slices cost one allocation per name,
+	// 200,000 for a large vmlinux.
+	first     map[string]int32
+	next      []int32
 	indexOnce sync.Once
 }
 
@@ -111,10 +116,17 @@ type Object struct {
 func (o *Object) Matches(name string) []Symbol {
 	o.indexOnce.Do(o.buildIndex)
 
-	idx := o.index[name]
-	out := make([]Symbol, len(idx))
-	for i, j := range idx {
-		out[i] = o.Symbols[j]
+	i, ok := o.first[name]
+	if !ok {
+		return nil
+	}
+	n := 0
+	for j := i; j >= 0; j = o.next[j] {
+		n++
+	}
+	out := make([]Symbol, 0, n)
+	for j := i; j >= 0; j = o.next[j] {
+		out = append(out, o.Symbols[j])
 	}
 	return out
 }
@@ -131,10 +143,19 @@ func (o *Object) MatchesLoading(name string) []Symbol {
 	return out
 }
 
+// buildIndex fills first and next. It walks the symbols backwards, so
+// that each name's chain runs in counting order.
 func (o *Object) buildIndex() {
-	o.index = make(map[string][]int32, len(o.Symbols))
-	for i, s := range o.Symbols {
-		o.index[s.Name] = append(o.index[s.Name], int32(i))
+	o.first = make(map[string]int32, len(o.Symbols))
+	o.next = make([]int32, len(o.Symbols))
+	for i := len(o.Symbols) - 1; i >= 0; i-- {
+		name := o.Symbols[i].Name
+		if j, ok := o.first[name]; ok {
+			o.next[i] = j
+		} else {
+			o.next[i] = -1
+		}
+		o.first[name] = int32(i)
 	}
 }
 
