@@ -36,6 +36,11 @@ type Patch struct {
 	// klp_state entries, old_sympos as stored (sysfs shows 0 as 1), and the
 	// replace mode on kernels before 6.11.
 	LiveName string
+	// Expect is the srcversion or GNU build ID in hex that the plan states
+	// for the module file, empty when it states none. ExpectWhere is the
+	// place in the plan that states it, such as "plan.yaml:7".
+	Expect      string
+	ExpectWhere string
 	// RemoveFirst names modules that the deployment removes with rmmod
 	// right before this load, such as patch modules that an earlier replace
 	// patch disabled. Removing a module frees its name for a later insmod.

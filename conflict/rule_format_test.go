@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/klpcheck/klpcheck/livepatch"
 )
 
@@ -333,4 +334,50 @@ func TestVermagicAgainstLiveFile(t *testing.T) {
 
 	checkFindings(t, res, want{Rule: "vermagic-differs", Severity: SeverityError, Step: 2, Module: "klpc_n", Related: []string{"klpc_live"}})
 	checkRefused(t, res, 2, "ENOEXEC", "vermagic-differs")
+}
+
+func TestPatchSrcversionMismatch(t *testing.T) {
+	const srcversion = "5A3C1B0E4F2D6A7B8C9D0E1F"
+	expecting := func(m *livepatch.Module, expect string) Patch {
+		p := nonReplace(m)
+		p.Expect, p.ExpectWhere = expect, "plan.yaml:4"
+		return p
+	}
+
+	t.Run("srcversion matches ignoring case", func(t *testing.T) {
+		m := withModinfo(module("klpc_a", vmlinux("f")), "srcversion", srcversion)
+		res := Check(Plan{Patches: []Patch{expecting(m, strings.ToLower(srcversion))}})
+
+		checkFindings(t, res)
+	})
+	t.Run("build ID differs", func(t *testing.T) {
+		m := withModinfo(module("klpc_a", vmlinux("f")), "srcversion", srcversion)
+		m.BuildID = "c6b0d8836944f01aeef86293fcf7de9f7b20a658"
+		res := Check(Plan{Patches: []Patch{expecting(m, "d7350074b45f09d692aac78e2cf51beb2bb76c47")}})
+
+		checkFindings(t, res, want{Rule: "patch-srcversion-mismatch", Severity: SeverityError, Step: 1, Module: "klpc_a"})
+		checkLoaded(t, res, 1)
+		wantMsg := "plan.yaml:4 expects build ID d7350074b45f09d692aac78e2cf51beb2bb76c47 of klpc_a.ko, but the file has srcversion 5A3C1B0E4F2D6A7B8C9D0E1F and build ID c6b0d8836944f01aeef86293fcf7de9f7b20a658: it is not the build the plan was reviewed with"
+		if got := res.Findings[0].Message; got != wantMsg {
+			t.Errorf("message:\n got %q\nwant %q", got, wantMsg)
+		}
+	})
+	t.Run("file without either", func(t *testing.T) {
+		res := Check(Plan{Patches: []Patch{expecting(module("klpc_a", vmlinux("f")), srcversion)}})
+
+		checkFindings(t, res)
+		wantNotes := []string{"patch-srcversion-mismatch not checked for klpc_a.ko: plan.yaml:4 gives expect, but the file has neither a srcversion nor a build ID"}
+		if diff := cmp.Diff(wantNotes, res.Notes); diff != "" {
+			t.Errorf("notes (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("file of a live patch", func(t *testing.T) {
+		live := &LiveState{Order: OrderStackOrder, Patches: []LivePatch{livePatch("klpc_live", Yes, "f")}}
+		file := module("klpc_live", vmlinux("f"))
+		file.BuildID = "128c41034c56c67a2096a59599e338d3b7b4af1f"
+		entry := Patch{Module: file, LiveName: "klpc_live", Expect: srcversion, ExpectWhere: "plan.yaml:4"}
+		res := Check(Plan{Live: live, Patches: []Patch{entry}})
+
+		checkFindings(t, res, want{Rule: "patch-srcversion-mismatch", Severity: SeverityError, Module: "klpc_live"})
+	})
 }

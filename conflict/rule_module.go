@@ -2,6 +2,9 @@ package conflict
 
 import (
 	"fmt"
+	"strings"
+
+	"github.com/klpcheck/klpcheck/livepatch"
 )
 
 var replaceUnknown = &Rule{
@@ -46,6 +49,76 @@ another vmlinux.`,
 	Fix: `Rebuild the module against the source, configuration and vmlinux of the target
 kernel release, or remove it from this plan.`,
 	checkModule: checkVermagic,
+}
+
+var patchSrcversionMismatch = &Rule{
+	ID:       "KLP0108",
+	Name:     "patch-srcversion-mismatch",
+	Severity: SeverityError,
+	Title:    "a patch module is not the build the plan expects",
+	Doc: `Reports a plan entry whose module file has neither the srcversion nor the GNU build
+ID that the entry's expect value gives, so that a plan reviewed for one build of a patch
+does not deploy another. The value is compared, ignoring case, with the srcversion of the
+module's modinfo and the build ID of its .note.gnu.build-id. A file with neither gets a
+"not checked" note.`,
+	Kernel: `The kernel does not compare them: insmod loads whatever file it is given.
+modpost writes srcversion, a checksum of the module's source files, into modinfo when the
+module has MODULE_VERSION or the kernel has CONFIG_MODULE_SRCVERSION_ALL, and the linker
+writes the build ID into every module. /sys/module/<name>/srcversion and
+/sys/module/<name>/notes/.note.gnu.build-id show them on a running host.`,
+	Fix: `Point the entry at the reviewed file, or update expect when the patch was rebuilt on
+purpose.`,
+	checkModule: checkPatchSrcversion,
+	checkFinal:  checkLivePatchSrcversion,
+}
+
+// checkPatchSrcversion compares the module of a load with the identity
+// its plan entry expects.
+func checkPatchSrcversion(p *pass, c *candidate) {
+	if c.patch.Expect == "" {
+		return
+	}
+	if msg, ok := identityMismatch(p, c.patch, c.module); ok {
+		p.report(moduleFinding(c, msg))
+	}
+}
+
+// checkLivePatchSrcversion does the same for the entries that give the
+// file of a live patch, which the plan does not load.
+func checkLivePatchSrcversion(p *pass) {
+	for i := range p.s.plan.Patches {
+		patch := &p.s.plan.Patches[i]
+		if patch.LiveName == "" || patch.Expect == "" {
+			continue
+		}
+		if msg, ok := identityMismatch(p, patch, patch.Module); ok {
+			p.report(Finding{Message: msg, Module: patch.LiveName, Path: patch.Module.Path})
+		}
+	}
+}
+
+// identityMismatch returns the message for a module that has neither the
+// srcversion nor the build ID its plan entry expects. A module with
+// neither gets a "not checked" note instead.
+func identityMismatch(p *pass, patch *Patch, m *livepatch.Module) (string, bool) {
+	srcversion, _ := m.ModInfo.Get("srcversion")
+	if srcversion == "" && m.BuildID == "" {
+		notChecked(p, m.Path, fmt.Sprintf("%s gives expect, but the file has neither a srcversion nor a build ID", patch.ExpectWhere))
+		return "", false
+	}
+	if strings.EqualFold(srcversion, patch.Expect) || strings.EqualFold(m.BuildID, patch.Expect) {
+		return "", false
+	}
+
+	var actual []string
+	if srcversion != "" {
+		actual = append(actual, "srcversion "+srcversion)
+	}
+	if m.BuildID != "" {
+		actual = append(actual, "build ID "+m.BuildID)
+	}
+	return fmt.Sprintf("%s expects %s of %s, but the file has %s: it is not the build the plan was reviewed with",
+		patch.ExpectWhere, expectedIdentity(patch.Expect), m.Path, strings.Join(actual, " and ")), true
 }
 
 // checkReplaceUnknown reports a module whose mode is assumed.

@@ -16,6 +16,7 @@ var registry = sortRules([]*Rule{
 	klpRelocInvalid,
 	replaceUnknown,
 	vermagicDiffers,
+	patchSrcversionMismatch,
 	funcOverlap,
 	overrideCumulative,
 	stackOrderDependent,

@@ -79,7 +79,7 @@ func TestRulesSortedAndComplete(t *testing.T) {
 	wantIDs := []string{
 		"KLP0101 metadata-invalid", "KLP0102 duplicate-object", "KLP0103 duplicate-func",
 		"KLP0104 object-name-invalid", "KLP0105 klp-reloc-invalid", "KLP0106 replace-unknown",
-		"KLP0107 vermagic-differs", "KLP0201 func-overlap", "KLP0202 override-cumulative",
+		"KLP0107 vermagic-differs", "KLP0108 patch-srcversion-mismatch", "KLP0201 func-overlap", "KLP0202 override-cumulative",
 		"KLP0203 stack-order-dependent", "KLP0204 set-conflict", "KLP0301 replace-reverts",
 		"KLP0302 replace-disables", "KLP0303 empty-replace", "KLP0304 sympos-zero-one",
 		"KLP0401 state-incompatible", "KLP0402 state-set-conflict", "KLP0501 module-name-clash",

@@ -533,6 +533,17 @@ var malformedCases = []malformedCase{
 		},
 	},
 	{
+		name: "build ID note past the end of its section",
+		build: func(t *testing.T, arch elftest.Arch) ([]byte, wantError) {
+			f := elftest.HandWritten(plainPatch(arch.Name))
+			// A note header that claims a 4-byte name and a 20-byte ID, with
+			// neither present. This byte order reads 4 and 20 on any arch.
+			note := []byte{4, 0, 0, 4, 20, 0, 0, 20, 3, 0, 0, 3}
+			f.AddSection(&elftest.Section{Name: ".note.gnu.build-id", Type: elf.SHT_NOTE, Flags: elf.SHF_ALLOC, Addralign: 4, Data: note})
+			return encode(t, arch, f).raw, at(".note.gnu.build-id", 0, "read build ID: section .note.gnu.build-id+0x0: note of 67108868+335544340 bytes runs past the end of the section (12 bytes)")
+		},
+	},
+	{
 		name: "param size not a multiple of 40",
 		build: func(t *testing.T, arch elftest.Arch) ([]byte, wantError) {
 			p := plainPatch(arch.Name)

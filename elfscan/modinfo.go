@@ -3,6 +3,7 @@ package elfscan
 import (
 	"bytes"
 	"debug/elf"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -220,6 +221,27 @@ func readVersions(mf *moduleFile, m *livepatch.Module) error {
 		})
 	}
 	return nil
+}
+
+// readBuildID fills m.BuildID from the GNU build ID note, which plans
+// compare with expect. A module without the section keeps it empty.
+func readBuildID(mf *moduleFile, m *livepatch.Module) error {
+	idx := mf.sectionIndex(livepatch.BuildIDSection)
+	if idx < 0 {
+		return nil
+	}
+	data, err := mf.sectionData(idx)
+	if err != nil {
+		return err
+	}
+
+	id, err := livepatch.BuildID(data, mf.arch.ByteOrder)
+	var noteErr *livepatch.NoteError
+	if errors.As(err, &noteErr) {
+		return errAt(livepatch.BuildIDSection, noteErr.Offset, "%s", noteErr.Reason)
+	}
+	m.BuildID = id
+	return err
 }
 
 // demangleNames fills Demangled for Rust and C++ replacement functions.

@@ -194,6 +194,10 @@ func parse(r io.ReaderAt, size int64, name string) (*livepatch.Module, error) {
 		return nil, fmt.Errorf("read __versions: %w", err)
 	}
 
+	if err := readBuildID(mf, m); err != nil {
+		return nil, fmt.Errorf("read build ID: %w", err)
+	}
+
 	if err := readPatch(mf, m); err != nil {
 		return nil, err
 	}

@@ -353,6 +353,9 @@ type Module struct {
 	ModInfo    ModInfo
 	// Kernel is the release from vermagic.
 	Kernel KernelVersion
+	// BuildID is the GNU build ID from .note.gnu.build-id in lowercase
+	// hex, empty when the module has none.
+	BuildID string
 	// Livepatch is set when .modinfo has a livepatch= key. The kernel only
 	// tests for presence, not for the value.
 	Livepatch bool

@@ -38,6 +38,7 @@ type moduleJSON struct {
 	NameSource      string              `json:"name_source"`
 	Arch            string              `json:"arch"`
 	KernelRelease   *string             `json:"kernel_release"`
+	BuildID         *string             `json:"build_id"`
 	Livepatch       bool                `json:"livepatch"`
 	Producer        string              `json:"producer"`
 	Replace         replaceJSON         `json:"replace"`
@@ -203,6 +204,7 @@ func moduleToJSON(m *livepatch.Module) *moduleJSON {
 		NameSource:      m.NameSource,
 		Arch:            m.Arch.Name,
 		KernelRelease:   optional(m.Kernel.Release),
+		BuildID:         optional(m.BuildID),
 		Livepatch:       m.Livepatch,
 		Producer:        string(m.Producer),
 		Replace:         replaceToJSON(m.Replace),

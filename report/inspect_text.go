@@ -146,6 +146,11 @@ func writeModuleFields(out *errWriter, m *livepatch.Module) {
 		release = displayString(m.Kernel.Release)
 	}
 	field("kernel release", release)
+	buildID := "(absent)"
+	if m.BuildID != "" {
+		buildID = m.BuildID
+	}
+	field("build id", buildID)
 
 	for _, key := range []string{"livepatch", "license", "description", "depends", "srcversion", "retpoline", "intree"} {
 		field(key, modinfoText(m.ModInfo, key))

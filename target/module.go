@@ -3,7 +3,6 @@ package target
 import (
 	"bytes"
 	"debug/elf"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -106,13 +105,10 @@ func readModinfo(ef *elfFile) (map[string]string, error) {
 	return info, nil
 }
 
-// ntGNUBuildID is the note type of a GNU build ID (NT_GNU_BUILD_ID).
-const ntGNUBuildID = 3
-
 // readBuildID returns the GNU build ID from .note.gnu.build-id as
 // lowercase hex, or "" when the module has none.
 func readBuildID(ef *elfFile) (string, error) {
-	idx := ef.sectionIndex(".note.gnu.build-id")
+	idx := ef.sectionIndex(livepatch.BuildIDSection)
 	if idx == 0 {
 		return "", nil
 	}
@@ -121,27 +117,13 @@ func readBuildID(ef *elfFile) (string, error) {
 		return "", err
 	}
 
-	// Each note is namesz, descsz and type (4 bytes each), then the name
-	// and the descriptor, each padded to 4 bytes.
-	for off := uint64(0); off+12 <= uint64(len(data)); {
-		namesz := uint64(ef.bo.Uint32(data[off:]))
-		descsz := uint64(ef.bo.Uint32(data[off+4:]))
-		typ := ef.bo.Uint32(data[off+8:])
-		name := off + 12
-		desc := name + alignUp4(namesz)
-		next := desc + alignUp4(descsz)
-		if namesz > uint64(len(data)) || descsz > uint64(len(data)) || next > uint64(len(data)) {
-			return "", offsetError(".note.gnu.build-id", off, "note of %d+%d bytes runs past the end of the section (%d bytes)", namesz, descsz, len(data))
-		}
-		if typ == ntGNUBuildID && string(data[name:name+namesz]) == "GNU\x00" {
-			return hex.EncodeToString(data[desc : desc+descsz]), nil
-		}
-		off = next
+	id, err := livepatch.BuildID(data, ef.bo)
+	var noteErr *livepatch.NoteError
+	if errors.As(err, &noteErr) {
+		return "", offsetError(livepatch.BuildIDSection, noteErr.Offset, "%s", noteErr.Reason)
 	}
-	return "", nil
+	return id, err
 }
-
-func alignUp4(n uint64) uint64 { return (n + 3) &^ 3 }
 
 // layOutSections returns a base address for each section: the module's
 // SHF_ALLOC sections are placed one after another in section header

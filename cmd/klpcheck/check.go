@@ -306,7 +306,6 @@ func resolveCheckSettings(opts checkOptions, planFile *plan.File) (checkSettings
 			settings.kernel, settings.kernelFrom = v, "the plan file"
 		}
 		settings.liveDir, settings.liveFromPlan = planFile.Live, planFile.Live != ""
-		settings.notes = unappliedPlanNotes(planFile)
 	}
 
 	if opts.semantics != "" {
@@ -327,19 +326,6 @@ func resolveCheckSettings(opts checkOptions, planFile *plan.File) (checkSettings
 // planError places err on the line of a top-level key of the plan file.
 func planError(f *plan.File, key string, err error) error {
 	return fmt.Errorf("%s: %w", f.Position(f.Lines[key]), err)
-}
-
-// unappliedPlanNotes lists the plan keys that check reads but does not act
-// on yet, so that a plan relying on them is not taken as verified.
-func unappliedPlanNotes(f *plan.File) []string {
-	var notes []string
-	for i, p := range f.Patches {
-		if p.Expect != "" {
-			notes = append(notes, fmt.Sprintf("%s: patches[%d].expect is not applied yet: klpcheck check does not compare srcversion or build ID",
-				f.Position(p.Lines["expect"]), i))
-		}
-	}
-	return notes
 }
 
 // applyLiveRelease takes the target kernel from the live snapshot when
@@ -411,7 +397,11 @@ func readCheckInputs(planFile *plan.File, semantics conflict.Semantics, paths []
 			if note != "" {
 				in.notes = append(in.notes, note)
 			}
-			in.patches = append(in.patches, conflict.Patch{Module: m, Mode: mode, ModeKnown: known, LiveName: entry.LiveName})
+			patch := conflict.Patch{Module: m, Mode: mode, ModeKnown: known, LiveName: entry.LiveName, Expect: entry.Expect}
+			if entry.Expect != "" {
+				patch.ExpectWhere = planFile.Position(entry.Lines["expect"])
+			}
+			in.patches = append(in.patches, patch)
 		}
 	}
 

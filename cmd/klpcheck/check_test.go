@@ -128,23 +128,6 @@ func TestResolveCheckSettingsPlanKernelInvalid(t *testing.T) {
 	}
 }
 
-func TestUnappliedPlanNotes(t *testing.T) {
-	f := &plan.File{
-		Name:         "plan.yaml",
-		Targets:      []plan.Target{{Path: "vmlinux"}},
-		Patches:      []plan.Patch{{Path: "a.ko"}, {Path: "b.ko", Expect: "5A3C1B0E4F2D6A7B8C9D0E1F", Lines: map[string]int{"expect": 7}}},
-		Suppressions: []plan.Suppression{{Rule: "func-overlap"}, {Rule: "set-conflict"}},
-		Lines:        map[string]int{"targets": 2, "suppressions": 9},
-	}
-	got := unappliedPlanNotes(f)
-	want := []string{
-		"plan.yaml:7: patches[1].expect is not applied yet: klpcheck check does not compare srcversion or build ID",
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("unappliedPlanNotes (-want +got):\n%s", diff)
-	}
-}
-
 func TestPlanEntryMode(t *testing.T) {
 	yes, no := true, false
 	var tag3, set0 uint32 = 3, 0
