@@ -165,16 +165,22 @@ func SysfsSympos(sympos uint64) uint64 {
 // "object:function,sympos", the form kpatch and sysfs use. Parts that are
 // absent are left out together with their separator.
 func FuncName(object, function string, sympos uint64, hasSympos bool) string {
-	name := object
 	if function == "" {
-		return name
+		return object
 	}
-	if name != "" {
-		name += ":"
+
+	// One allocation: reports call this for every patched function.
+	var b strings.Builder
+	b.Grow(len(object) + 1 + len(function) + 21)
+	if object != "" {
+		b.WriteString(object)
+		b.WriteByte(':')
 	}
-	name += function
+	b.WriteString(function)
 	if hasSympos {
-		name += "," + strconv.FormatUint(sympos, 10)
+		var digits [20]byte
+		b.WriteByte(',')
+		b.Write(strconv.AppendUint(digits[:0], sympos, 10))
 	}
-	return name
+	return b.String()
 }

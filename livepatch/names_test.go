@@ -119,3 +119,23 @@ func TestKsymNameLen(t *testing.T) {
 		}
 	}
 }
+
+func TestFuncName(t *testing.T) {
+	tests := []struct {
+		object, function string
+		sympos           uint64
+		hasSympos        bool
+		want             string
+	}{
+		{"vmlinux", "cmdline_proc_show", 2, true, "vmlinux:cmdline_proc_show,2"},
+		{"ext4", "ext4_free_inode", 0, false, "ext4:ext4_free_inode"},
+		{"", "schedule", 18446744073709551615, true, "schedule,18446744073709551615"},
+		{"vmlinux", "", 1, true, "vmlinux"},
+		{"", "", 0, false, ""},
+	}
+	for _, tt := range tests {
+		if got := FuncName(tt.object, tt.function, tt.sympos, tt.hasSympos); got != tt.want {
+			t.Errorf("FuncName(%q, %q, %d, %v) = %q, want %q", tt.object, tt.function, tt.sympos, tt.hasSympos, got, tt.want)
+		}
+	}
+}
