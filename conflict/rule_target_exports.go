@@ -63,6 +63,103 @@ the target kernel.`,
 	checkModule: checkCRCMismatch,
 }
 
+var namespaceNotImported = &Rule{
+	ID:       "KLP0614",
+	Name:     "namespace-not-imported",
+	Severity: SeverityError,
+	Title:    "a symbol is exported in a namespace the module does not import",
+	Doc: `Reports a normal undefined symbol of the patch module that the target exports in a
+symbol namespace (EXPORT_SYMBOL_NS, 5.4 and later) which no import_ns entry of the
+module's modinfo names. Namespaces come from the fifth column of Module.symvers (the third
+in 5.4 and 5.5) and from the __kstrtabns_ symbols of a vmlinux. A namespace of the form
+"module:NAMES" (EXPORT_SYMBOL_GPL_FOR_MODULES, 6.16 and later) cannot be imported: it
+admits only modules whose name matches one of its comma-separated patterns, each of which
+may end in "*", and that have intree in their modinfo.`,
+	Kernel: `resolve_symbol (kernel/module/main.c) calls verify_namespace_is_imported for
+every exported symbol it finds, after the CRC check. A namespace that no import_ns entry
+matches exactly prints "%s: module uses symbol (%s) from namespace %s, but does not import
+it." and the symbol fails to resolve with -EINVAL, unless the kernel is built with
+CONFIG_MODULE_ALLOW_MISSING_NAMESPACE_IMPORTS, which makes it a warning. simplify_symbols
+returns the error of the last symbol in .symtab order that failed. modpost reports the
+same error at build time, but only against the Module.symvers it was given.`,
+	Fix: `Add MODULE_IMPORT_NS for the namespace to the patch source and rebuild, or turn
+the reference into a klp relocation.`,
+	checkModule: checkNamespaceImported,
+}
+
+// checkNamespaceImported reports undefined symbols that the target
+// exports in a namespace the module does not import.
+func checkNamespaceImported(p *pass, c *candidate) {
+	t := targetOf(p)
+	if t == nil {
+		return
+	}
+	m := c.module
+	crcs := versionCRCs(m)
+
+	for _, u := range m.Undefined {
+		e, found, _ := t.Export(u.Name)
+		if !found || namespaceImported(m, e.Namespace) {
+			continue
+		}
+		// A CRC mismatch fails the symbol before its namespace is checked.
+		if crc, ok := crcs[u.Name]; ok && e.CRCKnown && e.CRC != crc {
+			continue
+		}
+		reason := m.Name + " imports no namespace"
+		if ns := m.ModInfo.All("import_ns"); len(ns) > 0 {
+			reason = m.Name + " imports only " + strings.Join(ns, ", ")
+		}
+		if strings.HasPrefix(e.Namespace, moduleNamespacePrefix) {
+			reason = "only in-tree modules whose name matches it may use it"
+		}
+		p.report(moduleFinding(c, fmt.Sprintf("%s is exported by %s in namespace %s, but %s, so the module loader fails to resolve it with -EINVAL (\"%s: module uses symbol (%s) from namespace %s, but does not import it.\")",
+			u.Name, objectLabel(e.Owner), e.Namespace, reason, m.Name, u.Name, e.Namespace)))
+	}
+	refuseFailedSymbol(p, c)
+}
+
+// moduleNamespacePrefix starts the namespace that
+// EXPORT_SYMBOL_GPL_FOR_MODULES gives an export (6.16 and later).
+const moduleNamespacePrefix = "module:"
+
+// namespaceImported reports whether m may use a symbol exported in
+// namespace ns, as verify_namespace_is_imported decides: an empty
+// namespace needs nothing, a module namespace needs a matching name and
+// intree, and any other needs an import_ns entry equal to it.
+//
+// NOTE: the intree condition came in a later release than module
+// namespaces themselves; klpcheck applies it on every kernel.
+func namespaceImported(m *livepatch.Module, ns string) bool {
+	if ns == "" {
+		return true
+	}
+	if patterns, ok := strings.CutPrefix(ns, moduleNamespacePrefix); ok {
+		if _, intree := m.ModInfo.Get("intree"); intree && moduleNameMatches(patterns, m.Name) {
+			return true
+		}
+	}
+	return slices.Contains(m.ModInfo.All("import_ns"), ns)
+}
+
+// moduleNameMatches reports whether name matches one of the
+// comma-separated patterns of a module namespace. A pattern that ends in
+// "*" matches every name that starts with the rest of it.
+func moduleNameMatches(patterns, name string) bool {
+	for pattern := range strings.SplitSeq(patterns, ",") {
+		if prefix, glob := strings.CutSuffix(pattern, "*"); glob {
+			if strings.HasPrefix(name, prefix) {
+				return true
+			}
+			continue
+		}
+		if pattern == name {
+			return true
+		}
+	}
+	return false
+}
+
 var pre51API = &Rule{
 	ID:       "KLP0613",
 	Name:     "pre-5.1-api",
@@ -237,15 +334,19 @@ type symbolFailure struct {
 // loader fails to resolve on t, in .symtab order. A symbol no one exports
 // fails with -ENOENT. A symbol whose __versions CRC differs from the
 // export's fails with -EINVAL, even when it is weak, because the kernel
-// found it. Symbols the target inputs cannot tell about are left out.
+// found it, and so does one exported in a namespace that m does not
+// import. Symbols the target inputs cannot tell about are left out.
 func symbolFailures(p *pass, t *target.Target, m *livepatch.Module) []symbolFailure {
 	crcs := versionCRCs(m)
 	var out []symbolFailure
 	for _, u := range m.Undefined {
 		e, found, _ := t.Export(u.Name)
 		if found {
-			if crc, ok := crcs[u.Name]; ok && e.CRCKnown && e.CRC != crc {
+			switch crc, ok := crcs[u.Name]; {
+			case ok && e.CRCKnown && e.CRC != crc:
 				out = append(out, symbolFailure{name: u.Name, errno: "EINVAL", rule: "crc-mismatch"})
+			case !namespaceImported(m, e.Namespace):
+				out = append(out, symbolFailure{name: u.Name, errno: "EINVAL", rule: "namespace-not-imported"})
 			}
 			continue
 		}

@@ -705,3 +705,93 @@ func TestTargetRefusalOrder(t *testing.T) {
 
 	checkRefused(t, res, 1, "ENOEXEC", "vermagic-mismatch")
 }
+
+func TestNamespaceNotImported(t *testing.T) {
+	exports := func() *target.Target {
+		tg := vmlinuxTarget()
+		tg.AddExport(target.Export{Name: "seq_puts", Owner: "vmlinux"})
+		tg.AddExport(target.Export{Name: "dma_buf_get", Owner: "vmlinux", Namespace: "DMA_BUF"})
+		tg.AddExport(target.Export{Name: "kvm_notifier", Owner: "vmlinux", Namespace: "module:kvm,klpc_*"})
+		return tg
+	}
+	undefined := func(m *livepatch.Module, names ...string) *livepatch.Module {
+		for _, name := range names {
+			m.Undefined = append(m.Undefined, livepatch.UndefinedSymbol{Name: name})
+		}
+		return m
+	}
+
+	t.Run("namespace not imported", func(t *testing.T) {
+		m := undefined(module("klpc_a", vmlinux()), "seq_puts", "dma_buf_get")
+
+		res := checkTarget(exports(), m)
+
+		checkFindings(t, res, want{Rule: "namespace-not-imported", Severity: SeverityError, Step: 1, Module: "klpc_a"})
+		want := `dma_buf_get is exported by vmlinux in namespace DMA_BUF, but klpc_a imports no namespace, so the module loader fails to resolve it with -EINVAL ("klpc_a: module uses symbol (dma_buf_get) from namespace DMA_BUF, but does not import it.")`
+		if got := res.Findings[0].Message; got != want {
+			t.Errorf("message:\n got %q\nwant %q", got, want)
+		}
+		checkRefused(t, res, 1, "EINVAL", "namespace-not-imported")
+	})
+	t.Run("another namespace imported", func(t *testing.T) {
+		m := withModinfo(undefined(module("klpc_a", vmlinux()), "dma_buf_get"), "import_ns", "CXL", "import_ns", "IOMMUFD")
+
+		res := checkTarget(exports(), m)
+
+		checkFindings(t, res, want{Rule: "namespace-not-imported", Severity: SeverityError, Step: 1, Module: "klpc_a"})
+		checkMessage(t, res.Findings[0], "but klpc_a imports only CXL, IOMMUFD,")
+	})
+	t.Run("namespace imported", func(t *testing.T) {
+		m := withModinfo(undefined(module("klpc_a", vmlinux()), "dma_buf_get"), "import_ns", "DMA_BUF")
+		res := checkTarget(exports(), m)
+		checkFindings(t, res)
+	})
+	t.Run("module namespace matches an in-tree module", func(t *testing.T) {
+		m := withModinfo(undefined(module("klpc_a", vmlinux()), "kvm_notifier"), "intree", "Y")
+		res := checkTarget(exports(), m)
+		checkFindings(t, res)
+	})
+	t.Run("module namespace without intree", func(t *testing.T) {
+		m := undefined(module("klpc_a", vmlinux()), "kvm_notifier")
+
+		res := checkTarget(exports(), m)
+
+		checkFindings(t, res, want{Rule: "namespace-not-imported", Severity: SeverityError, Step: 1, Module: "klpc_a"})
+		checkMessage(t, res.Findings[0], "in namespace module:kvm,klpc_*, but only in-tree modules whose name matches it may use it,")
+	})
+	t.Run("module namespace of other modules", func(t *testing.T) {
+		m := withModinfo(undefined(module("kvm_amd", vmlinux()), "kvm_notifier"), "intree", "Y")
+		res := checkTarget(exports(), m)
+		checkFindings(t, res, want{Rule: "namespace-not-imported", Severity: SeverityError, Step: 1, Module: "kvm_amd"})
+	})
+	t.Run("CRC mismatch comes first", func(t *testing.T) {
+		tg := exports()
+		tg.AddExport(target.Export{Name: "dma_buf_put", Owner: "vmlinux", Namespace: "DMA_BUF", CRC: 1, CRCKnown: true})
+		m := undefined(module("klpc_a", vmlinux()), "dma_buf_put")
+		m.Versions = []livepatch.SymbolVersion{{Name: "dma_buf_put", CRC: 2}}
+
+		res := checkTarget(tg, m)
+
+		checkFindings(t, res, want{Rule: "crc-mismatch", Severity: SeverityError, Step: 1, Module: "klpc_a"})
+		checkRefused(t, res, 1, "EINVAL", "crc-mismatch")
+	})
+}
+
+func TestModuleNameMatches(t *testing.T) {
+	tests := []struct {
+		patterns, name string
+		want           bool
+	}{
+		{"kvm", "kvm", true},
+		{"kvm", "kvm_amd", false},
+		{"kvm,kvm-*", "kvm-amd", true},
+		{"kvm-*", "kvm", false},
+		{"*", "anything", true},
+		{"", "kvm", false},
+	}
+	for _, tt := range tests {
+		if got := moduleNameMatches(tt.patterns, tt.name); got != tt.want {
+			t.Errorf("moduleNameMatches(%q, %q) = %v, want %v", tt.patterns, tt.name, got, tt.want)
+		}
+	}
+}

@@ -42,6 +42,7 @@ var registry = sortRules([]*Rule{
 	objectNotLoaded,
 	targetSrcversionMismatch,
 	pre51API,
+	namespaceNotImported,
 	suppressionInvalid,
 	suppressionStale,
 	baselineStale,

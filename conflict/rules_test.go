@@ -87,7 +87,7 @@ func TestRulesSortedAndComplete(t *testing.T) {
 		"KLP0603 sympos-out-of-range", "KLP0604 sympos-first-of-many", "KLP0605 not-ftraceable",
 		"KLP0606 unexported-symbol", "KLP0607 crc-mismatch", "KLP0608 vermagic-mismatch",
 		"KLP0609 no-livepatch-support", "KLP0610 object-not-in-target", "KLP0611 object-not-loaded",
-		"KLP0612 target-srcversion-mismatch", "KLP0613 pre-5.1-api",
+		"KLP0612 target-srcversion-mismatch", "KLP0613 pre-5.1-api", "KLP0614 namespace-not-imported",
 		"KLP0701 suppression-invalid", "KLP0702 suppression-stale",
 		"KLP0703 baseline-stale",
 	}
