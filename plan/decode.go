@@ -426,8 +426,24 @@ func (d *decoder) expectValue(n *yaml.Node, field string) string {
 		d.errorf(line, "invalid %s %q: expected a srcversion or build ID in hex", field, s)
 		return ""
 	}
+	if n := len(s); n != srcversionDigits && (n%2 != 0 || n < minBuildIDDigits || n > maxBuildIDDigits) {
+		d.errorf(line, "invalid %s %q: %d hex digits, but a srcversion has %d and a build ID an even number from %d to %d (%d from Kbuild's --build-id=sha1)",
+			field, s, n, srcversionDigits, minBuildIDDigits, maxBuildIDDigits, kbuildBuildIDDigits)
+		return ""
+	}
 	return s
 }
+
+// Lengths of expect values in hex digits. modpost prints srcversion as
+// three 32-bit words of an MD4 digest. A build ID is whole bytes: 8 for
+// lld's xxhash style, 16 for md5 and uuid, 20 for the sha1 that Kbuild
+// asks the linker for, 32 for sha256.
+const (
+	srcversionDigits    = 24
+	kbuildBuildIDDigits = 40
+	minBuildIDDigits    = 16
+	maxBuildIDDigits    = 64
+)
 
 // moduleNameValue accepts a name that the kernel could give a module: at
 // most MODULE_NAME_LEN-1 (55) bytes, without '/' or white space.

@@ -396,6 +396,16 @@ func TestParseErrors(t *testing.T) {
 			want: `plan.yaml:3: invalid patches[0].expect "5A3C-1B0E": expected a srcversion or build ID in hex`,
 		},
 		{
+			name: "expect one digit short of a srcversion",
+			yaml: "patches:\n  - path: a.ko\n    expect: 0F2C6B1A9E5D4C3B2A19080\n",
+			want: `plan.yaml:3: invalid patches[0].expect "0F2C6B1A9E5D4C3B2A19080": 23 hex digits, but a srcversion has 24 and a build ID an even number from 16 to 64 (40 from Kbuild's --build-id=sha1)`,
+		},
+		{
+			name: "expect too short",
+			yaml: "targets:\n  - {path: ext4.ko, expect: 1e5}\n",
+			want: `plan.yaml:2: invalid targets[0].expect "1e5": 3 hex digits, but a srcversion has 24 and a build ID an even number from 16 to 64 (40 from Kbuild's --build-id=sha1)`,
+		},
+		{
 			name: "live_name too long",
 			yaml: "patches:\n  - path: a.ko\n    live_name: " + strings.Repeat("k", 56) + "\n",
 			want: `plan.yaml:3: invalid patches[0].live_name "` + strings.Repeat("k", 56) + `": longer than 55 bytes, so no module can have it`,
