@@ -436,8 +436,8 @@ func (d *decoder) expectValue(n *yaml.Node, field string) string {
 
 // Lengths of expect values in hex digits. modpost prints srcversion as
 // three 32-bit words of an MD4 digest. A build ID is whole bytes: 8 for
-// lld's xxhash style, 16 for md5 and uuid, 20 for the sha1 that Kbuild
-// asks the linker for, 32 for sha256.
+// lld's xxhash style, 16 for md5 and uuid, 20 for sha1 (Kbuild passes
+// --build-id=sha1 to the linker), 32 for sha256.
 const (
 	srcversionDigits    = 24
 	kbuildBuildIDDigits = 40
