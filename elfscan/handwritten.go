@@ -237,7 +237,7 @@ func readStaticObjects(mf *moduleFile, m *livepatch.Module, objs pointer) error 
 		return !hasName && !hasFuncs, nil
 	}
 
-	arr, err := mf.arrayStride("klp_object", sec, objs.offset, external, external, isTerminator)
+	arr, err := mf.arrayStride("klp_object", sec, objs.offset, external, external+kobjectMinSize, isTerminator)
 	if err != nil {
 		return fmt.Errorf("read klp_object array: %w", err)
 	}
@@ -329,7 +329,7 @@ func readStaticFuncs(mf *moduleFile, m *livepatch.Module, funcs pointer) ([]live
 		return !hasOld && !hasNew && sympos == 0, nil
 	}
 
-	arr, err := mf.arrayStride("klp_func", sec, funcs.offset, funcExternalSize, funcExternalSize, isTerminator)
+	arr, err := mf.arrayStride("klp_func", sec, funcs.offset, funcExternalSize, minFuncStride, isTerminator)
 	if err != nil {
 		return nil, fmt.Errorf("read klp_func array: %w", err)
 	}

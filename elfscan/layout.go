@@ -41,6 +41,15 @@ const (
 	// pointer, all set by the module author, so there is no internal part.
 	stateSize = 24
 
+	// kobjectMinSize is the smallest struct kobject on a 64-bit kernel:
+	// name, entry, parent, kset, ktype, sd, kref and the state bits. Every
+	// klp_func and klp_object since 4.0 embeds one after its external part
+	// (klp_func also keeps old_func or old_addr before it), so no stride
+	// can be smaller than the external part plus this. The floor keeps a
+	// one-entry array from reading as two entries of half the size.
+	kobjectMinSize = 64
+	minFuncStride  = funcExternalSize + 8 + kobjectMinSize
+
 	// maxStride bounds the stride search. Internal parts are a few hundred
 	// bytes even with debug options such as CONFIG_DEBUG_KOBJECT_RELEASE.
 	maxStride = 4096
@@ -90,9 +99,6 @@ func (mf *moduleFile) arrayStride(what string, sec int, start uint64, external, 
 	// a multiple of 8 and only those strides are tried. That rules out
 	// reading a 152-byte klp_func array without terminator as a 76-byte
 	// entry and a terminator.
-	// NOTE: a one-entry array whose stride halves to a multiple of 8
-	// (160 to 80) still reads that way, and its lost terminator goes
-	// unnoticed.
 	var fits []array
 	for stride := (minStride + 7) &^ 7; stride <= span && stride <= maxStride; stride += 8 {
 		if span%stride != 0 {

@@ -427,12 +427,23 @@ var malformedCases = []malformedCase{
 			f := handWrittenPlain(arch)
 			funcs := f.Symbol("funcs")
 			funcs.Size = 152
-			return encode(t, arch, f).raw, at(".data", funcs.Value, fmt.Sprintf("read klp_object 0: read klp_func array: section .data+%#x: klp_func array of 152 bytes: no stride between 24 and 152 bytes ends in a zero terminator", funcs.Value))
+			return encode(t, arch, f).raw, at(".data", funcs.Value, fmt.Sprintf("read klp_object 0: read klp_func array: section .data+%#x: klp_func array of 152 bytes: no stride between 96 and 152 bytes ends in a zero terminator", funcs.Value))
 		},
 	},
 	{
-		// A single 160-byte entry without terminator would still read as
-		// an 80-byte entry and a terminator, so this array has two.
+		// Halving the stride to 80 bytes would read the second half of the
+		// entry as a terminator, but no klp_func is that small.
+		name: "klp_func array of one 160-byte entry without terminator",
+		build: func(t *testing.T, arch elftest.Arch) ([]byte, wantError) {
+			p := plainPatch(arch.Name)
+			p.FuncStride = 160
+			f := elftest.HandWritten(p)
+			funcs := f.Symbol("funcs")
+			funcs.Size = 160
+			return encode(t, arch, f).raw, at(".data", funcs.Value, fmt.Sprintf("read klp_object 0: read klp_func array: section .data+%#x: klp_func array of 160 bytes: no stride between 96 and 160 bytes ends in a zero terminator", funcs.Value))
+		},
+	},
+	{
 		name: "klp_func array of two without terminator",
 		build: func(t *testing.T, arch elftest.Arch) ([]byte, wantError) {
 			p := plainPatch(arch.Name)
@@ -441,7 +452,7 @@ var malformedCases = []malformedCase{
 			f := elftest.HandWritten(p)
 			funcs := f.Symbol("funcs")
 			funcs.Size = 2 * 160
-			return encode(t, arch, f).raw, at(".data", funcs.Value, fmt.Sprintf("read klp_object 0: read klp_func array: section .data+%#x: klp_func array of 320 bytes: no stride between 24 and 320 bytes ends in a zero terminator", funcs.Value))
+			return encode(t, arch, f).raw, at(".data", funcs.Value, fmt.Sprintf("read klp_object 0: read klp_func array: section .data+%#x: klp_func array of 320 bytes: no stride between 96 and 320 bytes ends in a zero terminator", funcs.Value))
 		},
 	},
 	{
@@ -451,7 +462,7 @@ var malformedCases = []malformedCase{
 			f := handWrittenPlain(arch)
 			funcs := f.Symbol("funcs")
 			arch.ByteOrder.PutUint64(f.Section(".data").Data[funcs.Value+152+16:], 7)
-			return encode(t, arch, f).raw, at(".data", funcs.Value, fmt.Sprintf("read klp_object 0: read klp_func array: section .data+%#x: klp_func array of 304 bytes: no stride between 24 and 304 bytes ends in a zero terminator", funcs.Value))
+			return encode(t, arch, f).raw, at(".data", funcs.Value, fmt.Sprintf("read klp_object 0: read klp_func array: section .data+%#x: klp_func array of 304 bytes: no stride between 96 and 304 bytes ends in a zero terminator", funcs.Value))
 		},
 	},
 	{
@@ -508,7 +519,7 @@ var malformedCases = []malformedCase{
 			objs.Size = 1 << 62
 			s := encode(t, arch, f)
 			span := uint64(len(s.sectionData(t, ".data"))) - objs.Value
-			return s.raw, at(".data", objs.Value, fmt.Sprintf("read klp_object array: section .data+%#x: klp_object array of %d bytes: no stride between 56 and %d bytes ends in a zero terminator", objs.Value, span, span))
+			return s.raw, at(".data", objs.Value, fmt.Sprintf("read klp_object array: section .data+%#x: klp_object array of %d bytes: no stride between 120 and %d bytes ends in a zero terminator", objs.Value, span, span))
 		},
 	},
 	{
