@@ -2,6 +2,7 @@ package elfscan
 
 import (
 	"debug/elf"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -195,19 +196,15 @@ func readPatchReplace(mf *moduleFile, m *livepatch.Module, c patchCandidate) err
 	if m.Kernel.Known() && !m.Kernel.AtLeast(5, 5) {
 		field = patchReplaceOffsetPre55
 	}
-	// NOTE: a static patch built for the replace_set proposal stores a
-	// 4-byte unsigned int here, which nothing in the file distinguishes
-	// from bool replace; reading one byte gives the set on little-endian
-	// arches and 0 on big-endian ones.
-	v, err := mf.readUint(c.section, c.offset+field, 1)
+	value, width, err := readReplaceField(mf, c.section, c.offset+field)
 	if err != nil {
 		return fmt.Errorf("read klp_patch.replace: %w", err)
 	}
 
 	m.Replace = livepatch.Replace{
 		Known:  true,
-		Value:  uint32(v),
-		Width:  1,
+		Value:  value,
+		Width:  width,
 		Source: livepatch.ReplaceFromData,
 		Detail: fmt.Sprintf("klp_patch.replace at %s+%#x", mf.sectionName(c.section), c.offset+field),
 	}
@@ -215,6 +212,37 @@ func readPatchReplace(mf *moduleFile, m *livepatch.Module, c patchCandidate) err
 		m.Replace.Detail += " (kernel unknown, 5.5+ layout assumed)"
 	}
 	return nil
+}
+
+// readReplaceField reads the replace field of a static klp_patch at off:
+// mainline's bool, or the unsigned int replace_set of the replace-set
+// proposal, which sits at the same offset. The three bytes after a bool
+// are padding, which is zero in a module's data, so the four bytes tell
+// the two apart except where their encodings coincide. On little-endian
+// arches a bool and a set of 0 or 1 have the same bytes and the same
+// value, read as a bool. On big-endian arches a bool sets the first byte
+// and a set the last. The field is 4-byte aligned, so the four bytes lie
+// inside the structure either way.
+func readReplaceField(mf *moduleFile, sec int, off uint64) (uint32, livepatch.ReplaceWidth, error) {
+	v, err := mf.readUint(sec, off, 4)
+	if err != nil {
+		return 0, 0, err
+	}
+	u := uint32(v)
+
+	if mf.arch.ByteOrder == binary.LittleEndian {
+		if u > 1 {
+			return u, 4, nil
+		}
+		return u, 1, nil
+	}
+	if first := u >> 24; first != 0 && u&0xffffff == 0 {
+		return first, 1, nil
+	}
+	if u == 0 {
+		return 0, 1, nil
+	}
+	return u, 4, nil
 }
 
 // readStaticObjects walks the klp_object array that objs points to.

@@ -3,6 +3,7 @@ package elfscan_test
 import (
 	"bytes"
 	"debug/elf"
+	"encoding/binary"
 	"fmt"
 	"regexp"
 	"sort"
@@ -774,6 +775,26 @@ func handWrittenCases() []syntheticCase {
 				p.Replace = elftest.ReplaceSpec{Value: 1}
 			}),
 			replace: replaceOnData, detail: dataDetail(24),
+		},
+		{
+			// The replace-set proposal stores an unsigned int where
+			// mainline has bool replace.
+			name: "hand-written replace_set 5", producer: hw,
+			patch:   withReplace(samplePatch, elftest.ReplaceSpec{Value: 5, Width: 4}),
+			replace: livepatch.Replace{Known: true, Value: 5, Width: 4, Source: livepatch.ReplaceFromData},
+			detail:  dataDetail(24),
+		},
+		{
+			// Set 1 has the bytes of bool true on little-endian arches, so
+			// only big-endian ones show the 4-byte field.
+			name: "hand-written replace_set 1", producer: hw,
+			patch:   withReplace(samplePatch, elftest.ReplaceSpec{Value: 1, Width: 4}),
+			replace: replaceOnData, detail: dataDetail(24),
+			adjust: func(t *testing.T, s synthetic, want *livepatch.Module) {
+				if s.arch.ByteOrder == binary.BigEndian {
+					want.Replace.Width = 4
+				}
+			},
 		},
 		{
 			// 5.1 to 5.4 keep replace at +16, where 5.5 put states.
