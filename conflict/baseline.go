@@ -19,8 +19,9 @@ import (
 
 // BaselineSchemaVersion is the schema_version of baseline files. It changes
 // when a field is removed or renamed, or when the fingerprint is computed
-// differently, because old entries would then match nothing.
-const BaselineSchemaVersion = 1
+// differently, because old entries would then match nothing. Version 2
+// hashes sympos 0 as 1.
+const BaselineSchemaVersion = 2
 
 // Baseline is a set of accepted findings, identified by fingerprint, that
 // --write-baseline records and --baseline accepts in later runs.
@@ -86,11 +87,16 @@ func fingerprintFields(ruleID, module, object, function, sympos string, related 
 	return hex.EncodeToString(sum[:])
 }
 
+// symposText returns the sympos as sysfs shows it, so that a function
+// stored with sympos 0 and one stored with 1, which name the same symbol
+// when it is unique, keep one fingerprint. kpatch-build and klp-build
+// store different values for the same patch, and a live patch read from
+// sysfs shows only the second.
 func symposText(sympos uint64, has bool) string {
 	if !has {
 		return ""
 	}
-	return strconv.FormatUint(sympos, 10)
+	return strconv.FormatUint(livepatch.SysfsSympos(sympos), 10)
 }
 
 // relatedNames returns the distinct module names of related, sorted.

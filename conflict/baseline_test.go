@@ -34,7 +34,7 @@ func TestFingerprint(t *testing.T) {
 
 	// The fingerprint is stored in baseline files and SARIF logs, so its
 	// value must not change without a new BaselineSchemaVersion.
-	const pinned = "9cf178446a78b07a1540aadc3b0b683a045ba2e30fa5740c7bc24bb04f4a23eb"
+	const pinned = "c824db2f90ba14250b8fbfe5e363fde13e47ebc36c95a1fd9125642770f8aba3"
 	if want != pinned {
 		t.Errorf("Fingerprint = %s, want %s; a change needs a new baseline schema version", want, pinned)
 	}
@@ -48,6 +48,7 @@ func TestFingerprint(t *testing.T) {
 		"related paths":   func(f *Finding) { f.Related[0].Path, f.Related[1].Note = "", "changed" },
 		"repeated module": func(f *Finding) { f.Related = append(f.Related, Related{Module: "klpc_a"}) },
 		"suppression":     func(f *Finding) { f.Suppressed = &Suppressed{Kind: SuppressedByPlan, Reason: "r"} },
+		"sympos 0 for 1":  func(f *Finding) { f.Sympos = 1 - f.Sympos },
 	}
 	for name, change := range sameFingerprint {
 		f := overlapFinding()
@@ -194,7 +195,7 @@ func TestBaselineEncode(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `{
-  "schema_version": 1,
+  "schema_version": 2,
   "findings": [
     {
       "fingerprint": "` + Fingerprint(module) + `",
@@ -242,7 +243,7 @@ func TestEncodeEmptyBaseline(t *testing.T) {
 	if err := NewBaseline("b.json", nil).Encode(&buf); err != nil {
 		t.Fatal(err)
 	}
-	if want := "{\n  \"schema_version\": 1,\n  \"findings\": []\n}\n"; buf.String() != want {
+	if want := "{\n  \"schema_version\": 2,\n  \"findings\": []\n}\n"; buf.String() != want {
 		t.Errorf("Encode = %q, want %q", buf.String(), want)
 	}
 }
@@ -253,13 +254,14 @@ func TestDecodeBaselineErrors(t *testing.T) {
 		name, data, want string
 	}{
 		{"not JSON", `schema_version: 1`, "b.json: invalid baseline: invalid character 's' looking for beginning of value"},
-		{"trailing data", `{"schema_version": 1, "findings": []} {}`, "b.json: invalid baseline: data after the JSON object"},
+		{"trailing data", `{"schema_version": 2, "findings": []} {}`, "b.json: invalid baseline: data after the JSON object"},
 		{"list", `[]`, "b.json: invalid baseline: json: cannot unmarshal array into Go value of type conflict.baselineJSON"},
-		{"no schema version", `{"findings": []}`, "b.json: unsupported baseline schema_version 0: this klpcheck reads version 1; write the baseline again with --write-baseline"},
-		{"later schema version", `{"schema_version": 2, "findings": []}`, "b.json: unsupported baseline schema_version 2: this klpcheck reads version 1; write the baseline again with --write-baseline"},
+		{"no schema version", `{"findings": []}`, "b.json: unsupported baseline schema_version 0: this klpcheck reads version 2; write the baseline again with --write-baseline"},
+		{"earlier schema version", `{"schema_version": 1, "findings": []}`, "b.json: unsupported baseline schema_version 1: this klpcheck reads version 2; write the baseline again with --write-baseline"},
+		{"later schema version", `{"schema_version": 3, "findings": []}`, "b.json: unsupported baseline schema_version 3: this klpcheck reads version 2; write the baseline again with --write-baseline"},
 		{
 			"bad entries",
-			`{"schema_version": 1, "findings": [{"fingerprint": "ABC", "count": 1}, {"fingerprint": "` + fp + `", "count": 0}]}`,
+			`{"schema_version": 2, "findings": [{"fingerprint": "ABC", "count": 1}, {"fingerprint": "` + fp + `", "count": 0}]}`,
 			"b.json: findings[0]: invalid fingerprint \"ABC\": want 64 lowercase hex digits as --write-baseline writes them\n" +
 				"b.json: findings[1]: invalid count 0: want 1 or more",
 		},
@@ -276,7 +278,7 @@ func TestDecodeBaselineErrors(t *testing.T) {
 
 func TestDecodeBaselineIgnoresUnknownKeys(t *testing.T) {
 	fp := strings.Repeat("0f", 32)
-	data := `{"schema_version": 1, "written_by": "a later klpcheck", "findings": [{"fingerprint": "` + fp + `", "count": 3, "id": "KLP0201", "first_seen": "2026-09-01"}]}`
+	data := `{"schema_version": 2, "written_by": "a later klpcheck", "findings": [{"fingerprint": "` + fp + `", "count": 3, "id": "KLP0201", "first_seen": "2026-09-01"}]}`
 	b, err := DecodeBaseline([]byte(data), "b.json")
 	if err != nil {
 		t.Fatal(err)

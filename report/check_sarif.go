@@ -72,8 +72,8 @@ const (
 	// sarifFingerprintKey names klpcheck's entry in partialFingerprints.
 	// The version suffix changes if the hashed fields ever change, so that
 	// consumers do not match old and new hashes. Version 2 added the
-	// related module names.
-	sarifFingerprintKey = "klpcheckFinding/v2"
+	// related module names, and version 3 hashes sympos 0 as 1.
+	sarifFingerprintKey = "klpcheckFinding/v3"
 )
 
 // The types below are the subset of the SARIF 2.1.0 object model that
