@@ -59,7 +59,8 @@ type Finding struct {
 
 	// Module is the module name and Path the file it was read from (empty
 	// for a patch known only from the live state). A finding of a gate rule
-	// has no module, and its Path is the plan or baseline file.
+	// has no module, and its Path is the plan or baseline file. A finding
+	// about an expect value of the plan has the plan file as its Path.
 	Module string
 	Path   string
 	// Object, Function and Sympos name the function concerned; Function is
@@ -74,7 +75,8 @@ type Finding struct {
 	// about the live state or the plan as a whole.
 	Step int
 	// Line is the 1-based line in Path of the suppression that a gate
-	// finding is about. It is 0 for every other finding.
+	// finding is about, or of the expect value that a finding compares
+	// with the file. It is 0 for every other finding.
 	Line int
 
 	// Related lists every other patch involved, in load order.

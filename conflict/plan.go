@@ -38,9 +38,12 @@ type Patch struct {
 	LiveName string
 	// Expect is the srcversion or GNU build ID in hex that the plan states
 	// for the module file, empty when it states none. ExpectWhere is the
-	// place in the plan that states it, such as "plan.yaml:7".
+	// place in the plan that states it, such as "plan.yaml:7", and
+	// ExpectFile and ExpectLine the same place for the finding's location.
 	Expect      string
 	ExpectWhere string
+	ExpectFile  string
+	ExpectLine  int
 	// RemoveFirst names modules that the deployment removes with rmmod
 	// right before this load, such as patch modules that an earlier replace
 	// patch disabled. Removing a module frees its name for a later insmod.
@@ -98,8 +101,11 @@ type TargetExpectation struct {
 	// build ID in hex, compared without regard to case.
 	Expect string
 	// Where is the place in the plan that states it, such as
-	// "plan.yaml:7", for messages.
+	// "plan.yaml:7", for messages. File and Line are the same place, where
+	// a finding points.
 	Where string
+	File  string
+	Line  int
 }
 
 // LiveState is a snapshot of the livepatch state of a running host, as

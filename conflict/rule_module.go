@@ -79,7 +79,7 @@ func checkPatchSrcversion(p *pass, c *candidate) {
 		return
 	}
 	if msg, ok := identityMismatch(p, c.patch, c.module); ok {
-		p.report(moduleFinding(c, msg))
+		p.report(placeInPlan(moduleFinding(c, msg), c.patch))
 	}
 }
 
@@ -92,9 +92,18 @@ func checkLivePatchSrcversion(p *pass) {
 			continue
 		}
 		if msg, ok := identityMismatch(p, patch, patch.Module); ok {
-			p.report(Finding{Message: msg, Module: patch.LiveName, Path: patch.Module.Path})
+			p.report(placeInPlan(Finding{Message: msg, Module: patch.LiveName, Path: patch.Module.Path}, patch))
 		}
 	}
+}
+
+// placeInPlan points f at the expect line of the plan entry, which is
+// where the fix goes, when the plan file is known.
+func placeInPlan(f Finding, patch *Patch) Finding {
+	if patch.ExpectFile != "" {
+		f.Path, f.Line = patch.ExpectFile, patch.ExpectLine
+	}
+	return f
 }
 
 // identityMismatch returns the message for a module that has neither the

@@ -71,7 +71,7 @@ var namespaceNotImported = &Rule{
 	Doc: `Reports a normal undefined symbol of the patch module that the target exports in a
 symbol namespace (EXPORT_SYMBOL_NS, 5.4 and later) which no import_ns entry of the
 module's modinfo names. Namespaces come from the fifth column of Module.symvers (the third
-in 5.4 and 5.5) and from the __kstrtabns_ symbols of a vmlinux. A namespace of the form
+in 5.4 and 5.5) and from the __kstrtabns_ symbols of a vmlinux or module file. A namespace of the form
 "module:NAMES" (EXPORT_SYMBOL_GPL_FOR_MODULES, 6.16 and later) cannot be imported: it
 admits only modules whose name matches one of its comma-separated patterns, each of which
 may end in "*", and that have intree in their modinfo.`,
@@ -98,7 +98,11 @@ func checkNamespaceImported(p *pass, c *candidate) {
 	crcs := versionCRCs(m)
 
 	for _, u := range m.Undefined {
-		e, found, _ := t.Export(u.Name)
+		e, found, known := t.Export(u.Name)
+		if !found && !known {
+			notChecked(p, "", t.ExportsGap())
+			continue
+		}
 		if !found || namespaceImported(m, e.Namespace) {
 			continue
 		}

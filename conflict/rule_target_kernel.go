@@ -81,7 +81,7 @@ func checkVermagicMismatch(p *pass, c *candidate) {
 		// The plan names the release, and vermagic-differs compares with it.
 		return
 	case release == "":
-		notChecked(p, "", "no target input names the kernel release or vermagic")
+		notChecked(p, "", "no target input names the kernel release or vermagic, which a vmlinux, a module file, a modules directory named after its release or --kernel gives")
 		return
 	case m.Kernel.Release == release:
 		return

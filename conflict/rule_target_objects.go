@@ -225,12 +225,17 @@ func checkTargetSrcversion(p *pass) {
 			continue
 		}
 
-		p.report(Finding{
+		f := Finding{
 			Message: fmt.Sprintf("%s expects %s of %s, but the file has %s: the plan was written for another build, so the target checks describe files it was not meant for",
 				exp.Where, expectedIdentity(exp.Expect), exp.Path, actualIdentity(obj)),
 			Path:   exp.Path,
 			Object: obj.Name,
-		})
+		}
+		// The fix goes to the expect line of the plan, when it is known.
+		if exp.File != "" {
+			f.Path, f.Line = exp.File, exp.Line
+		}
+		p.report(f)
 	}
 }
 

@@ -345,7 +345,7 @@ func TestTargetNotCheckedNotes(t *testing.T) {
 	checkNotes(t, res,
 		"symbol-not-found, symbol-ambiguous, sympos-out-of-range, sympos-first-of-many, not-ftraceable and object-not-in-target not checked for ext4: no target input lists the target's modules (a modules directory, a module file or /proc/kallsyms)",
 		"not-ftraceable not checked for vmlinux: System.map has no ftrace records",
-		"unexported-symbol not checked: no target input lists exports, which Module.symvers gives, or the vmlinux with a modules directory that has modules.symbols",
+		"unexported-symbol and namespace-not-imported not checked: no target input lists exports, which Module.symvers gives, or the vmlinux with a modules directory that has modules.symbols",
 	)
 	checkLoaded(t, res, 1)
 	checkLoaded(t, res, 2)
@@ -401,7 +401,7 @@ func TestUnexportedSymbol(t *testing.T) {
 		res := checkTarget(vmlinuxTarget(), m)
 
 		checkFindings(t, res)
-		checkNote(t, res, "unexported-symbol not checked: no target input lists exports")
+		checkNote(t, res, "unexported-symbol and namespace-not-imported not checked: no target input lists exports")
 	})
 }
 

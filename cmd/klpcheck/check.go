@@ -239,7 +239,7 @@ the files of the target kernel: every patched function and klp symbol must
 resolve as the kernel counts old_sympos, have an ftrace call site, and every
 undefined symbol must be exported with the CRC the module expects. What the
 inputs cannot tell is listed as "not checked" notes. docs/targets.md
-describes the inputs and the rules KLP0601 to KLP0613.
+describes the inputs and the rules KLP0601 to KLP0614.
 
 Flags:
 `)
@@ -400,6 +400,7 @@ func readCheckInputs(planFile *plan.File, semantics conflict.Semantics, paths []
 			patch := conflict.Patch{Module: m, Mode: mode, ModeKnown: known, LiveName: entry.LiveName, Expect: entry.Expect}
 			if entry.Expect != "" {
 				patch.ExpectWhere = planFile.Position(entry.Lines["expect"])
+				patch.ExpectFile, patch.ExpectLine = planFile.Name, entry.Lines["expect"]
 			}
 			in.patches = append(in.patches, patch)
 		}

@@ -86,6 +86,8 @@ func loadTargetPaths(planFile *plan.File, inputs []targetPath) checkTarget {
 					Path:   entry.Path,
 					Expect: entry.Expect,
 					Where:  planFile.Position(entry.Lines["expect"]),
+					File:   planFile.Name,
+					Line:   entry.Lines["expect"],
 				})
 			}
 		}
