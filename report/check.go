@@ -32,6 +32,11 @@ type Check struct {
 	// Target is the target kernel the modules were checked against, or nil
 	// when no target input was given.
 	Target *TargetInfo
+	// Kernel is the target kernel release the run took from --kernel, the
+	// plan or a live snapshot, and KernelFrom names which one; both are
+	// empty when none gave it.
+	Kernel     string
+	KernelFrom string
 	// PlanPath is the plan file, if any. SARIF output uses it as the location
 	// of findings that have no module file, because GitHub code scanning
 	// rejects results without a location.

@@ -23,6 +23,7 @@ const CheckSchemaVersion = 1
 type checkJSON struct {
 	SchemaVersion int              `json:"schema_version"`
 	Semantics     string           `json:"semantics"`
+	Kernel        *kernelJSON      `json:"kernel"`
 	Target        *targetJSON      `json:"target"`
 	Counts        checkCountsJSON  `json:"counts"`
 	Findings      []findingJSON    `json:"findings"`
@@ -31,6 +32,11 @@ type checkJSON struct {
 	Skipped       []skippedJSON    `json:"skipped"`
 	Errors        []checkErrorJSON `json:"errors"`
 	Notes         []string         `json:"notes"`
+}
+
+type kernelJSON struct {
+	Release string `json:"release"`
+	From    string `json:"from"`
 }
 
 // checkErrorJSON is an input error of check: the error of inspect JSON,
@@ -140,6 +146,9 @@ func WriteCheckJSON(w io.Writer, c Check) error {
 		Notes:     nonNil(res.Notes),
 	}
 
+	if c.Kernel != "" {
+		doc.Kernel = &kernelJSON{Release: c.Kernel, From: c.KernelFrom}
+	}
 	for _, f := range res.Findings {
 		doc.Findings = append(doc.Findings, findingToJSON(f))
 	}

@@ -40,6 +40,9 @@ func WriteCheckText(w io.Writer, c Check) error {
 	res := c.Result
 
 	out.printf("Semantics: %s\n", displayString(string(res.Semantics)))
+	if c.Target == nil && c.Kernel != "" {
+		out.printf("Target kernel: %s (from %s)\n", displayString(c.Kernel), displayString(c.KernelFrom))
+	}
 	writeTargetText(out, c.Target)
 
 	writeFindingsText(out, res.Findings, len(res.Notes), repeatedModules(res.Steps))

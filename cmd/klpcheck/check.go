@@ -139,13 +139,15 @@ func runCheck(args []string, std streams) int {
 	gateStatus := gate.apply(&result, std)
 
 	c := report.Check{
-		Result:   result,
-		Skipped:  in.skipped,
-		Errors:   append(in.errors, tgt.errors...),
-		Target:   tgt.info,
-		Rules:    conflict.Rules(),
-		Version:  buildVersion(),
-		PlanPath: opts.planPath,
+		Result:     result,
+		Skipped:    in.skipped,
+		Errors:     append(in.errors, tgt.errors...),
+		Target:     tgt.info,
+		Kernel:     settings.kernel.Release,
+		KernelFrom: settings.kernelFrom,
+		Rules:      conflict.Rules(),
+		Version:    buildVersion(),
+		PlanPath:   opts.planPath,
 	}
 	render := func(w io.Writer, f report.Format) error {
 		return report.WriteCheck(w, f, c)
