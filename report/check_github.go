@@ -165,6 +165,23 @@ func writeGitHubCommand(out *errWriter, command string, props []githubProperty, 
 	out.printf("%s\n", b.String())
 }
 
+// WriteGitHubConfigError writes an ::error command for a configuration
+// error that stops klpcheck check before any report, such as an invalid
+// plan. file and line place it when they are known; line 0 leaves it out.
+func WriteGitHubConfigError(w io.Writer, file string, line int, message string) error {
+	out := &errWriter{w: w}
+	var props []githubProperty
+	if file != "" {
+		props = append(props, githubProperty{"file", file})
+	}
+	if line > 0 {
+		props = append(props, githubProperty{"line", strconv.Itoa(line)})
+	}
+	props = append(props, githubProperty{"title", "klpcheck: invalid configuration"})
+	writeGitHubCommand(out, "error", props, message)
+	return out.err
+}
+
 // githubEscapeData escapes a command's message.
 func githubEscapeData(s string) string {
 	return strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A").Replace(s)

@@ -75,7 +75,7 @@ func runCheck(args []string, std streams) int {
 	if opts.planPath != "" {
 		f, err := plan.Load(opts.planPath)
 		if err != nil {
-			return configError(std, err)
+			return configError(std, opts.format, err)
 		}
 		planFile = f
 	}
@@ -89,11 +89,11 @@ func runCheck(args []string, std streams) int {
 
 	settings, err := resolveCheckSettings(opts, planFile)
 	if err != nil {
-		return configError(std, err)
+		return configError(std, opts.format, err)
 	}
 	gate, err := loadGate(opts, planFile)
 	if err != nil {
-		return configError(std, err)
+		return configError(std, opts.format, err)
 	}
 
 	var liveState *conflict.LiveState
@@ -104,7 +104,7 @@ func runCheck(args []string, std streams) int {
 			if settings.liveFromPlan {
 				err = planError(planFile, "live", err)
 			}
-			return configError(std, err)
+			return configError(std, opts.format, err)
 		}
 		liveState = convertLiveState(state)
 		liveFilter, liveRelease = state.FilterFunctions, state.KernelRelease
@@ -116,7 +116,7 @@ func runCheck(args []string, std streams) int {
 
 	tgt := loadCheckTarget(planFile, opts.targets, liveFilter)
 	if err := settings.applyTargetRelease(tgt, releaseClaims(opts, planFile, settings.liveDir, liveRelease)); err != nil {
-		return configError(std, err)
+		return configError(std, opts.format, err)
 	}
 
 	in := readCheckInputs(planFile, settings.semantics, opts.paths)
@@ -259,11 +259,38 @@ highest applicable status wins, and the status does not depend on --format.
 // configError prints an invalid plan file or live snapshot on stderr, one
 // line per problem, and returns exitUsage. plan.Load joins every problem
 // of a file into one error, one line each.
-func configError(std streams, err error) int {
+func configError(std streams, format report.Format, err error) int {
 	for _, line := range strings.Split(err.Error(), "\n") {
 		fmt.Fprintf(std.stderr, "klpcheck check: %s\n", line)
 	}
+
+	// In a GitHub Actions job, an annotation puts the error on the plan
+	// line. A failed write shows in the job log through stderr anyway.
+	if format == report.FormatGitHub {
+		for _, e := range flattenErrors(err) {
+			var planErr *plan.Error
+			if errors.As(e, &planErr) {
+				_ = report.WriteGitHubConfigError(std.stdout, planErr.File, planErr.Line, planErr.Msg)
+				continue
+			}
+			_ = report.WriteGitHubConfigError(std.stdout, "", 0, e.Error())
+		}
+	}
 	return exitUsage
+}
+
+// flattenErrors returns the errors that errors.Join combined into err, or
+// err alone.
+func flattenErrors(err error) []error {
+	joined, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return []error{err}
+	}
+	var out []error
+	for _, e := range joined.Unwrap() {
+		out = append(out, flattenErrors(e)...)
+	}
+	return out
 }
 
 // parseKernelRelease parses a release as uname -r prints it. A release that
