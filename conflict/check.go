@@ -448,8 +448,15 @@ func (s *simulation) load(i int) {
 		return
 	}
 
-	e := s.apply(ps)
+	// The code that ran before the load is that of the last active patch
+	// with the function, which the index still shows before apply.
 	step.Patched = funcRefs(ps, ps.funcs)
+	for i, fn := range ps.funcs {
+		if holders := s.index[fn.key]; len(holders) > 0 {
+			step.Patched[i].Previous = holders[len(holders)-1].name
+		}
+	}
+	e := s.apply(ps)
 	for _, r := range e.reverted {
 		ref := funcRef(r.owner, r.fn)
 		step.Reverted = append(step.Reverted, ref)

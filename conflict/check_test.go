@@ -193,3 +193,23 @@ func TestCheckEmptyPlan(t *testing.T) {
 		t.Errorf("empty plan gave steps %v, effective %v, notes %q", res.Steps, res.Effective, res.Notes)
 	}
 }
+
+func TestStepPatchedPrevious(t *testing.T) {
+	a := module("klpc_a", vmlinux("f", "g"))
+	b := module("klpc_b", vmlinux("g"))
+	c := module("klpc_c", vmlinux("f", "h"))
+
+	res := Check(Plan{Patches: []Patch{nonReplace(a), nonReplace(b), replace(c)}})
+
+	want := []FuncRef{
+		{Object: "vmlinux", Function: "f", Module: "klpc_c", Previous: "klpc_a"},
+		{Object: "vmlinux", Function: "h", Module: "klpc_c"},
+	}
+	if diff := cmp.Diff(want, res.Steps[2].Patched); diff != "" {
+		t.Errorf("step 3 patched (-want +got):\n%s", diff)
+	}
+	wantB := []FuncRef{{Object: "vmlinux", Function: "g", Module: "klpc_b", Previous: "klpc_a"}}
+	if diff := cmp.Diff(wantB, res.Steps[1].Patched); diff != "" {
+		t.Errorf("step 2 patched (-want +got):\n%s", diff)
+	}
+}

@@ -76,6 +76,9 @@ type FuncRef struct {
 	Function string
 	Sympos   uint64
 	Module   string
+	// Previous is set for a function that a step patches: the patch whose
+	// code ran for it before the step, empty when the original code ran.
+	Previous string
 }
 
 // EffectiveFunc is one entry of the final function map: the module whose

@@ -111,9 +111,10 @@ type modeJSON struct {
 }
 
 type patchedJSON struct {
-	Object   string `json:"object"`
-	Function string `json:"function"`
-	Sympos   uint64 `json:"sympos"`
+	Object   string  `json:"object"`
+	Function string  `json:"function"`
+	Sympos   uint64  `json:"sympos"`
+	Previous *string `json:"previous"`
 }
 
 type revertedJSON struct {
@@ -252,7 +253,7 @@ func stepToJSON(s conflict.Step) stepJSON {
 		out.Index = &index
 	}
 	for _, ref := range s.Patched {
-		out.Patched = append(out.Patched, patchedJSON{Object: ref.Object, Function: ref.Function, Sympos: ref.Sympos})
+		out.Patched = append(out.Patched, patchedJSON{Object: ref.Object, Function: ref.Function, Sympos: ref.Sympos, Previous: optional(ref.Previous)})
 	}
 	for _, ref := range s.Reverted {
 		out.Reverted = append(out.Reverted, revertedJSON{

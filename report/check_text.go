@@ -240,6 +240,9 @@ func writeStepText(out *errWriter, semantics conflict.Semantics, s conflict.Step
 		names := make([]string, len(s.Patched))
 		for i, ref := range s.Patched {
 			names[i] = displayString(livepatch.FuncName(ref.Object, ref.Function, ref.Sympos, true))
+			if ref.Previous != "" {
+				names[i] += " (was " + displayString(ref.Previous) + ")"
+			}
 		}
 		writeWrapped(out, "    patched:  ", "              ", strings.Join(names, " "))
 	}
