@@ -97,7 +97,7 @@ type KernelInfo struct {
 type TargetExpectation struct {
 	// Path is the target input as Load read it.
 	Path string
-	// Expect is a srcversion (24 hex digits, as modinfo prints it) or a GNU
+	// Expect is a srcversion (23 hex digits, as modinfo prints it) or a GNU
 	// build ID in hex, compared without regard to case.
 	Expect string
 	// Where is the place in the plan that states it, such as

@@ -337,7 +337,7 @@ func TestVermagicAgainstLiveFile(t *testing.T) {
 }
 
 func TestPatchSrcversionMismatch(t *testing.T) {
-	const srcversion = "5A3C1B0E4F2D6A7B8C9D0E1F"
+	const srcversion = "5A3C1B0E4F2D6A7B8C9D0E1"
 	expecting := func(m *livepatch.Module, expect string) Patch {
 		p := nonReplace(m)
 		p.Expect, p.ExpectWhere = expect, "plan.yaml:4"
@@ -357,7 +357,7 @@ func TestPatchSrcversionMismatch(t *testing.T) {
 
 		checkFindings(t, res, want{Rule: "patch-srcversion-mismatch", Severity: SeverityError, Step: 1, Module: "klpc_a"})
 		checkLoaded(t, res, 1)
-		wantMsg := "plan.yaml:4 expects build ID d7350074b45f09d692aac78e2cf51beb2bb76c47 of klpc_a.ko, but the file has srcversion 5A3C1B0E4F2D6A7B8C9D0E1F and build ID c6b0d8836944f01aeef86293fcf7de9f7b20a658: it is not the build the plan was reviewed with"
+		wantMsg := "plan.yaml:4 expects build ID d7350074b45f09d692aac78e2cf51beb2bb76c47 of klpc_a.ko, but the file has srcversion 5A3C1B0E4F2D6A7B8C9D0E1 and build ID c6b0d8836944f01aeef86293fcf7de9f7b20a658: it is not the build the plan was reviewed with"
 		if got := res.Findings[0].Message; got != wantMsg {
 			t.Errorf("message:\n got %q\nwant %q", got, wantMsg)
 		}

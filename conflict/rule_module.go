@@ -88,7 +88,7 @@ func checkPatchSrcversion(p *pass, c *candidate) {
 func checkLivePatchSrcversion(p *pass) {
 	for i := range p.s.plan.Patches {
 		patch := &p.s.plan.Patches[i]
-		if patch.LiveName == "" || patch.Expect == "" {
+		if patch.LiveName == "" || patch.Expect == "" || patch.Module == nil {
 			continue
 		}
 		if msg, ok := identityMismatch(p, patch, patch.Module); ok {

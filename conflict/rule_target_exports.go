@@ -71,19 +71,21 @@ var namespaceNotImported = &Rule{
 	Doc: `Reports a normal undefined symbol of the patch module that the target exports in a
 symbol namespace (EXPORT_SYMBOL_NS, 5.4 and later) which no import_ns entry of the
 module's modinfo names. Namespaces come from the fifth column of Module.symvers (the third
-in 5.4 and 5.5) and from the __kstrtabns_ symbols of a vmlinux or module file. A namespace of the form
-"module:NAMES" (EXPORT_SYMBOL_GPL_FOR_MODULES, 6.16 and later) cannot be imported: it
-admits only modules whose name matches one of its comma-separated patterns, each of which
-may end in "*", and that have intree in their modinfo.`,
+in 5.4 and 5.5) and from the __kstrtabns_ symbols of a vmlinux or module file. A namespace
+of the form "module:NAMES" (EXPORT_SYMBOL_GPL_FOR_MODULES, 6.16 and later) cannot be
+imported: it admits only modules whose name matches one of its comma-separated patterns,
+each of which may end in "*", with "-" and "_" taken as equal.`,
 	Kernel: `resolve_symbol (kernel/module/main.c) calls verify_namespace_is_imported for
 every exported symbol it finds, after the CRC check. A namespace that no import_ns entry
 matches exactly prints "%s: module uses symbol (%s) from namespace %s, but does not import
 it." and the symbol fails to resolve with -EINVAL, unless the kernel is built with
 CONFIG_MODULE_ALLOW_MISSING_NAMESPACE_IMPORTS, which makes it a warning. simplify_symbols
-returns the error of the last symbol in .symtab order that failed. modpost reports the
-same error at build time, but only against the Module.symvers it was given.`,
+returns the error of the last symbol in .symtab order that failed. setup_modinfo refuses an
+import_ns entry that names a module namespace. modpost reports the same errors at build
+time, but only against the Module.symvers it was given.`,
 	Fix: `Add MODULE_IMPORT_NS for the namespace to the patch source and rebuild, or turn
-the reference into a klp relocation.`,
+the reference into a klp relocation. A module namespace cannot be imported: reach the
+symbol through a klp relocation.`,
 	checkModule: checkNamespaceImported,
 }
 
@@ -110,12 +112,14 @@ func checkNamespaceImported(p *pass, c *candidate) {
 		if crc, ok := crcs[u.Name]; ok && e.CRCKnown && e.CRC != crc {
 			continue
 		}
+		if patterns, ok := strings.CutPrefix(e.Namespace, moduleNamespacePrefix); ok {
+			p.report(moduleFinding(c, fmt.Sprintf("%s is exported by %s only for the modules %s (namespace %s), which %s is not, so the module loader fails to resolve it with -EINVAL",
+				u.Name, objectLabel(e.Owner), patterns, e.Namespace, m.Name)))
+			continue
+		}
 		reason := m.Name + " imports no namespace"
 		if ns := m.ModInfo.All("import_ns"); len(ns) > 0 {
 			reason = m.Name + " imports only " + strings.Join(ns, ", ")
-		}
-		if strings.HasPrefix(e.Namespace, moduleNamespacePrefix) {
-			reason = "only in-tree modules whose name matches it may use it"
 		}
 		p.report(moduleFinding(c, fmt.Sprintf("%s is exported by %s in namespace %s, but %s, so the module loader fails to resolve it with -EINVAL (\"%s: module uses symbol (%s) from namespace %s, but does not import it.\")",
 			u.Name, objectLabel(e.Owner), e.Namespace, reason, m.Name, u.Name, e.Namespace)))
@@ -129,28 +133,30 @@ const moduleNamespacePrefix = "module:"
 
 // namespaceImported reports whether m may use a symbol exported in
 // namespace ns, as verify_namespace_is_imported decides: an empty
-// namespace needs nothing, a module namespace needs a matching name and
-// intree, and any other needs an import_ns entry equal to it.
+// namespace needs nothing, a module namespace a matching module name, and
+// any other an import_ns entry equal to it.
 //
-// NOTE: the intree condition came in a later release than module
-// namespaces themselves; klpcheck applies it on every kernel.
+// NOTE: patches posted in 2025 would also require the module to be built
+// in tree for a module namespace. Whether a release has them is not
+// checked here, so such a kernel may refuse a patch module that this
+// accepts.
 func namespaceImported(m *livepatch.Module, ns string) bool {
 	if ns == "" {
 		return true
 	}
 	if patterns, ok := strings.CutPrefix(ns, moduleNamespacePrefix); ok {
-		if _, intree := m.ModInfo.Get("intree"); intree && moduleNameMatches(patterns, m.Name) {
-			return true
-		}
+		return moduleNameMatches(patterns, m.Name)
 	}
 	return slices.Contains(m.ModInfo.All("import_ns"), ns)
 }
 
 // moduleNameMatches reports whether name matches one of the
 // comma-separated patterns of a module namespace. A pattern that ends in
-// "*" matches every name that starts with the rest of it.
+// "*" matches every name that starts with the rest of it. As in module
+// names, "-" and "_" are the same character.
 func moduleNameMatches(patterns, name string) bool {
-	for pattern := range strings.SplitSeq(patterns, ",") {
+	name = strings.ReplaceAll(name, "-", "_")
+	for pattern := range strings.SplitSeq(strings.ReplaceAll(patterns, "-", "_"), ",") {
 		if prefix, glob := strings.CutSuffix(pattern, "*"); glob {
 			if strings.HasPrefix(name, prefix) {
 				return true

@@ -240,9 +240,9 @@ func checkTargetSrcversion(p *pass) {
 }
 
 // expectedIdentity describes an expect value as what its length suggests:
-// 24 hex digits are a srcversion, anything else a build ID.
+// 23 hex digits are a srcversion, anything else a build ID.
 func expectedIdentity(expect string) string {
-	if len(expect) == 24 {
+	if len(expect) == 23 {
 		return "srcversion " + expect
 	}
 	return "build ID " + expect

@@ -42,11 +42,12 @@ const (
 	stateSize = 24
 
 	// kobjectMinSize is the smallest struct kobject on a 64-bit kernel:
-	// name, entry, parent, kset, ktype, sd, kref and the state bits. Every
-	// klp_func and klp_object since 4.0 embeds one after its external part
-	// (klp_func also keeps old_func or old_addr before it), so no stride
-	// can be smaller than the external part plus this. The floor keeps a
-	// one-entry array from reading as two entries of half the size.
+	// name, entry, parent, kset, ktype, sd, kref and the state bits. In
+	// the layouts this reader knows (4.7 and later), every klp_func and
+	// klp_object embeds one after its external part, and klp_func also
+	// keeps old_func or old_addr before it, so no stride can be smaller
+	// than the external part plus this. The floor keeps a one-entry array
+	// from reading as two entries of half the size.
 	kobjectMinSize = 64
 	minFuncStride  = funcExternalSize + 8 + kobjectMinSize
 

@@ -224,7 +224,9 @@ func readVersions(mf *moduleFile, m *livepatch.Module) error {
 }
 
 // readBuildID fills m.BuildID from the GNU build ID note, which plans
-// compare with expect. A module without the section keeps it empty.
+// compare with expect. A module without the section keeps it empty. The
+// module loader does not parse the note, so a malformed one only adds a
+// note to m and leaves the build ID unknown.
 func readBuildID(mf *moduleFile, m *livepatch.Module) error {
 	idx := mf.sectionIndex(livepatch.BuildIDSection)
 	if idx < 0 {
@@ -238,7 +240,8 @@ func readBuildID(mf *moduleFile, m *livepatch.Module) error {
 	id, err := livepatch.BuildID(data, mf.arch.ByteOrder)
 	var noteErr *livepatch.NoteError
 	if errors.As(err, &noteErr) {
-		return errAt(livepatch.BuildIDSection, noteErr.Offset, "%s", noteErr.Reason)
+		m.Notes = append(m.Notes, fmt.Sprintf("section %s+%#x: %s; the build ID is unknown", livepatch.BuildIDSection, noteErr.Offset, noteErr.Reason))
+		return nil
 	}
 	m.BuildID = id
 	return err

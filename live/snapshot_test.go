@@ -44,7 +44,7 @@ func hostTree(t *testing.T) string {
 			"ext4 1126400 1 - Live 0x0000000000000000\n",
 		"sys/module/klpc_overlap_a/taint":      "OEK\n",
 		"sys/module/klpc_overlap_a/refcnt":     "1\n",
-		"sys/module/klpc_overlap_a/srcversion": "5A3C1B0E4F2D6A7B8C9D0E1F\n",
+		"sys/module/klpc_overlap_a/srcversion": "5A3C1B0E4F2D6A7B8C9D0E1\n",
 		"sys/module/klpc_multi/taint":          "OEK\n",
 		"sys/module/ext4/taint":                "\n",
 		"sys/module/printk/parameters/time":    "Y\n",

@@ -19,7 +19,7 @@ type NoteError struct {
 	Reason string
 }
 
-func (e *NoteError) Error() string { return e.Reason }
+func (e *NoteError) Error() string { return fmt.Sprintf("offset %#x: %s", e.Offset, e.Reason) }
 
 // BuildID returns the GNU build ID among the ELF notes in data, the
 // contents of BuildIDSection, as lowercase hex. It returns "" when no note

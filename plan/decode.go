@@ -412,10 +412,10 @@ func (d *decoder) uint32Value(n *yaml.Node, field string) (uint32, bool) {
 	return uint32(v), true
 }
 
-// expectValue accepts a module srcversion (24 hex digits, as modinfo
+// expectValue accepts a module srcversion (23 hex digits, as modinfo
 // prints it) or a GNU build ID (hex, as readelf -n prints it). Only the
-// alphabet is checked here. Which of the two it is gets decided when the
-// module is compared.
+// alphabet and the length are checked here. Which of the two it is gets
+// decided when the module is compared.
 func (d *decoder) expectValue(n *yaml.Node, field string) string {
 	line := n.Line
 	s, ok := d.stringValue(n, field)
@@ -426,24 +426,24 @@ func (d *decoder) expectValue(n *yaml.Node, field string) string {
 		d.errorf(line, "invalid %s %q: expected a srcversion or build ID in hex", field, s)
 		return ""
 	}
-	if n := len(s); n != srcversionDigits && (n%2 != 0 || n < minBuildIDDigits || n > maxBuildIDDigits) {
-		d.errorf(line, "invalid %s %q: %d hex digits, but a srcversion has %d and a build ID an even number from %d to %d (%d from Kbuild's --build-id=sha1)",
-			field, s, n, srcversionDigits, minBuildIDDigits, maxBuildIDDigits, kbuildBuildIDDigits)
+	if n := len(s); n != srcversionDigits && !slices.Contains(buildIDDigits, n) {
+		d.errorf(line, "invalid %s %q: %d hex digits, but a srcversion has %d and a build ID 16, 32 or 40 (40 from Kbuild's --build-id=sha1)",
+			field, s, n, srcversionDigits)
 		return ""
 	}
 	return s
 }
 
-// Lengths of expect values in hex digits. modpost prints srcversion as
-// three 32-bit words of an MD4 digest. A build ID is whole bytes: 8 for
-// lld's xxhash style, 16 for md5 and uuid, 20 for sha1 (Kbuild passes
-// --build-id=sha1 to the linker), 32 for sha256.
-const (
-	srcversionDigits    = 24
-	kbuildBuildIDDigits = 40
-	minBuildIDDigits    = 16
-	maxBuildIDDigits    = 64
-)
+// srcversionDigits is the length of a srcversion. modpost formats the
+// four 32-bit words of an MD4 digest of the module's sources as hex into a
+// 24-byte buffer (get_src_version in scripts/mod/sumversion.c), so the
+// NUL cuts the last digit.
+const srcversionDigits = 23
+
+// buildIDDigits are the lengths of the build IDs that linkers write: 8
+// bytes for lld's fast style, 16 for md5 and uuid, and 20 for sha1, which
+// Kbuild passes as --build-id=sha1.
+var buildIDDigits = []int{16, 32, 40}
 
 // moduleNameValue accepts a name that the kernel could give a module: at
 // most MODULE_NAME_LEN-1 (55) bytes, without '/' or white space.

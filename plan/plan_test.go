@@ -29,7 +29,7 @@ func TestLoadFullExample(t *testing.T) {
 			{
 				Path:    "/usr/lib/modules/6.1.0-57-amd64/kernel/fs/ext4/ext4.ko",
 				RawPath: "/usr/lib/modules/6.1.0-57-amd64/kernel/fs/ext4/ext4.ko",
-				Expect:  "0F2C6B1A9E5D4C3B2A190807",
+				Expect:  "0F2C6B1A9E5D4C3B2A19080",
 				Line:    8,
 				Lines:   map[string]int{"path": 8, "expect": 9},
 			},
@@ -40,7 +40,7 @@ func TestLoadFullExample(t *testing.T) {
 				Path:    "testdata/modules/klpc_cumulative.ko",
 				RawPath: "modules/klpc_cumulative.ko",
 				Replace: ptr(true),
-				Expect:  "5A3C1B0E4F2D6A7B8C9D0E1F",
+				Expect:  "5A3C1B0E4F2D6A7B8C9D0E1",
 				Line:    13,
 				Lines:   map[string]int{"path": 13, "replace": 14, "expect": 15},
 			},
@@ -107,6 +107,26 @@ func TestParseMinimal(t *testing.T) {
 	}
 }
 
+// TestParseExpectLengths accepts a real srcversion, taken from a module of
+// Debian's 6.1.0-57-amd64 package, and each build ID length.
+func TestParseExpectLengths(t *testing.T) {
+	for _, expect := range []string{
+		"0716E17594E7E6D0EC026C5",
+		"c6b0d8836944f01aeef86293fcf7de9f7b20a658",
+		"0123456789abcdef0123456789abcdef",
+		"0123456789abcdef",
+	} {
+		got, err := Parse([]byte("patches:\n  - path: a.ko\n    expect: "+expect+"\n"), "plan.yaml")
+		if err != nil {
+			t.Errorf("expect %s: %v", expect, err)
+			continue
+		}
+		if got.Patches[0].Expect != expect {
+			t.Errorf("expect %s parsed as %q", expect, got.Patches[0].Expect)
+		}
+	}
+}
+
 func TestParseValues(t *testing.T) {
 	tests := []struct {
 		name string
@@ -168,7 +188,7 @@ func TestParseTargets(t *testing.T) {
   - System.map-6.1.0-57-amd64
   - path: /lib/modules/6.1.0-57-amd64
   - path: modules/ext4.ko
-    expect: 0f2c6b1a9e5d4c3b2a190807
+    expect: 0f2c6b1a9e5d4c3b2a19080
 `
 	got, err := Parse([]byte(yaml), "deploy/plan.yaml")
 	if err != nil {
@@ -178,7 +198,7 @@ func TestParseTargets(t *testing.T) {
 	want := []Target{
 		{Path: "deploy/System.map-6.1.0-57-amd64", RawPath: "System.map-6.1.0-57-amd64", Line: 2},
 		{Path: "/lib/modules/6.1.0-57-amd64", RawPath: "/lib/modules/6.1.0-57-amd64", Line: 3, Lines: map[string]int{"path": 3}},
-		{Path: "deploy/modules/ext4.ko", RawPath: "modules/ext4.ko", Expect: "0f2c6b1a9e5d4c3b2a190807", Line: 4, Lines: map[string]int{"path": 4, "expect": 5}},
+		{Path: "deploy/modules/ext4.ko", RawPath: "modules/ext4.ko", Expect: "0f2c6b1a9e5d4c3b2a19080", Line: 4, Lines: map[string]int{"path": 4, "expect": 5}},
 	}
 	if diff := cmp.Diff(want, got.Targets); diff != "" {
 		t.Errorf("Targets mismatch (-want +got):\n%s", diff)
@@ -312,12 +332,12 @@ func TestParseErrors(t *testing.T) {
 		},
 		{
 			name: "target without path",
-			yaml: "targets:\n  - expect: 5A3C1B0E4F2D6A7B8C9D0E1F\n",
+			yaml: "targets:\n  - expect: 5A3C1B0E4F2D6A7B8C9D0E1\n",
 			want: "plan.yaml:2: targets[0] has no path; every target entry names a file or directory",
 		},
 		{
 			name: "unknown target key",
-			yaml: "targets:\n  - path: vmlinux\n    srcversion: 5A3C1B0E4F2D6A7B8C9D0E1F\n",
+			yaml: "targets:\n  - path: vmlinux\n    srcversion: 5A3C1B0E4F2D6A7B8C9D0E1\n",
 			want: `plan.yaml:3: unknown key "srcversion" in targets[0]; valid keys: path, expect`,
 		},
 		{
@@ -396,14 +416,14 @@ func TestParseErrors(t *testing.T) {
 			want: `plan.yaml:3: invalid patches[0].expect "5A3C-1B0E": expected a srcversion or build ID in hex`,
 		},
 		{
-			name: "expect one digit short of a srcversion",
-			yaml: "patches:\n  - path: a.ko\n    expect: 0F2C6B1A9E5D4C3B2A19080\n",
-			want: `plan.yaml:3: invalid patches[0].expect "0F2C6B1A9E5D4C3B2A19080": 23 hex digits, but a srcversion has 24 and a build ID an even number from 16 to 64 (40 from Kbuild's --build-id=sha1)`,
+			name: "expect one digit over a srcversion",
+			yaml: "patches:\n  - path: a.ko\n    expect: 0F2C6B1A9E5D4C3B2A190807\n",
+			want: `plan.yaml:3: invalid patches[0].expect "0F2C6B1A9E5D4C3B2A190807": 24 hex digits, but a srcversion has 23 and a build ID 16, 32 or 40 (40 from Kbuild's --build-id=sha1)`,
 		},
 		{
 			name: "expect too short",
 			yaml: "targets:\n  - {path: ext4.ko, expect: 1e5}\n",
-			want: `plan.yaml:2: invalid targets[0].expect "1e5": 3 hex digits, but a srcversion has 24 and a build ID an even number from 16 to 64 (40 from Kbuild's --build-id=sha1)`,
+			want: `plan.yaml:2: invalid targets[0].expect "1e5": 3 hex digits, but a srcversion has 23 and a build ID 16, 32 or 40 (40 from Kbuild's --build-id=sha1)`,
 		},
 		{
 			name: "live_name too long",

@@ -660,23 +660,29 @@ func TestModeText(t *testing.T) {
 	}
 }
 
-func TestWrapText(t *testing.T) {
+func TestWriteWrapped(t *testing.T) {
+	word := strings.Repeat("w", 9) // ten columns with its space
+	line := strings.TrimSpace(strings.Repeat(word+" ", textWidth/10))
+	long := strings.Repeat("x", textWidth+5)
 	tests := []struct {
-		text              string
-		firstWidth, width int
-		want              []string
+		name, first, indent, text, want string
 	}{
-		{"", 10, 10, []string{""}},
-		{"one two three", 20, 20, []string{"one two three"}},
-		{"one two three", 7, 20, []string{"one two", "three"}},
-		{"one two three four", 3, 9, []string{"one", "two three", "four"}},
-		{"a verylongwordthatdoesnotfit b", 5, 5, []string{"a", "verylongwordthatdoesnotfit", "b"}},
-		{"  spaced   out  ", 20, 20, []string{"spaced out"}},
+		{"empty", "- ", "  ", "", "- \n"},
+		{"fits", "- ", "  ", "one two three", "- one two three\n"},
+		{"spaces collapse", "", "", "  spaced   out  ", "spaced out\n"},
+		{"exactly one line", "", "    ", line, line + "\n"},
+		{"first line shorter", "--", "", line, "--" + strings.TrimSuffix(line, " "+word) + "\n" + word + "\n"},
+		{"long word alone", "> ", "  ", "a " + long + " b", "> a\n  " + long + "\n  b\n"},
 	}
 	for _, tt := range tests {
-		got := wrapText(tt.text, tt.firstWidth, tt.width)
-		if diff := cmp.Diff(tt.want, got); diff != "" {
-			t.Errorf("wrapText(%q, %d, %d) (-want +got):\n%s", tt.text, tt.firstWidth, tt.width, diff)
+		var buf bytes.Buffer
+		out := &errWriter{w: &buf}
+		writeWrapped(out, tt.first, tt.indent, tt.text)
+		if out.err != nil {
+			t.Fatalf("%s: %v", tt.name, out.err)
+		}
+		if diff := cmp.Diff(tt.want, buf.String()); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tt.name, diff)
 		}
 	}
 }

@@ -388,9 +388,9 @@ func plural(n int, singular, pluralForm string) string {
 
 // writeWrapped writes text as lines of at most textWidth columns, breaking
 // at spaces. The first line starts with first and later lines with indent.
-// It gives the same lines as wrapText but writes each word straight to out,
-// because a check report wraps one message per finding and building the
-// lines as strings first was a sixth of a 1,000-module check's CPU time.
+// A word longer than a line gets a line of its own. Each word goes straight
+// to out, because a check report wraps one message per finding and building
+// the lines as strings first was a sixth of a 1,000-module check's CPU time.
 func writeWrapped(out *errWriter, first, indent, text string) {
 	out.writeString(first)
 	limit := textWidth - len(first)
@@ -412,29 +412,4 @@ func writeWrapped(out *errWriter, first, indent, text string) {
 		out.writeString(word)
 	}
 	out.writeString("\n")
-}
-
-// wrapText splits text at spaces into lines whose length in runes is at
-// most firstWidth for the first line and width for the others. A word longer
-// than its line stays whole on a line of its own. Runs of spaces collapse to
-// one.
-func wrapText(text string, firstWidth, width int) []string {
-	words := strings.Fields(text)
-	if len(words) == 0 {
-		return []string{""}
-	}
-
-	var lines []string
-	line := words[0]
-	limit := firstWidth
-	for _, word := range words[1:] {
-		if utf8.RuneCountInString(line)+1+utf8.RuneCountInString(word) > limit {
-			lines = append(lines, line)
-			line = word
-			limit = width
-			continue
-		}
-		line += " " + word
-	}
-	return append(lines, line)
 }

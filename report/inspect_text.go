@@ -7,7 +7,6 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/pkg/twcache"
@@ -364,12 +363,6 @@ type textTable struct {
 	table *tablewriter.Table
 }
 
-// tablePool keeps tables for reuse across the sections of a report.
-// tablewriter.NewTable (v1.1.5) allocates a cache map with room for
-// 10,240 entries, and making one table per section was half of the time
-// of inspect over 1,000 modules.
-var tablePool = sync.Pool{New: func() any { return newTextTable() }}
-
 // newTextTable returns a borderless table with two spaces between columns.
 // Its stringer cache has room for one entry, which keeps Reset cheap.
 // tablewriter reads that cache only for a table with a stringer function,
@@ -401,8 +394,7 @@ func newTextTable() *textTable {
 // is rendered into a buffer first so that trailing padding can be trimmed
 // and write errors are kept by out.
 func writeTable(out *errWriter, indent string, header []string, rows [][]string) {
-	t := tablePool.Get().(*textTable)
-	defer tablePool.Put(t)
+	t := out.textTable()
 	t.buf.Reset()
 	t.table.Reset()
 

@@ -30,7 +30,7 @@ func TestLoadCheckTargetOrder(t *testing.T) {
 	if err := os.WriteFile(filter, []byte("cmdline_proc_show\nloadavg_proc_show\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	planFile, err := plan.Parse([]byte("targets:\n  - path: System.map-6.1\n    expect: 5a3c1b0e4f2d6a7b8c9d0e1f\n"), "testdata/target/plan.yaml")
+	planFile, err := plan.Parse([]byte("targets:\n  - path: System.map-6.1\n    expect: 5a3c1b0e4f2d6a7b8c9d0e1\n"), "testdata/target/plan.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func TestLoadCheckTargetOrder(t *testing.T) {
 	if diff := cmp.Diff(wantInputs, ct.info.Inputs); diff != "" {
 		t.Errorf("inputs mismatch (-want +got):\n%s", diff)
 	}
-	wantExpect := []conflict.TargetExpectation{{Path: "testdata/target/System.map-6.1", Expect: "5a3c1b0e4f2d6a7b8c9d0e1f", Where: "testdata/target/plan.yaml:3", File: "testdata/target/plan.yaml", Line: 3}}
+	wantExpect := []conflict.TargetExpectation{{Path: "testdata/target/System.map-6.1", Expect: "5a3c1b0e4f2d6a7b8c9d0e1", Where: "testdata/target/plan.yaml:3", File: "testdata/target/plan.yaml", Line: 3}}
 	if diff := cmp.Diff(wantExpect, ct.expect); diff != "" {
 		t.Errorf("expectations mismatch (-want +got):\n%s", diff)
 	}
