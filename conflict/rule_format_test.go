@@ -234,6 +234,25 @@ func TestKlpRelocModuleSection(t *testing.T) {
 		checkFindings(t, res, want{Rule: "klp-reloc-invalid", Severity: SeverityError, Step: 1, Module: "klpc_m", Object: "ext4"})
 		checkLoaded(t, res, 1)
 	})
+	t.Run("vmlinux symbol with the module loaded", func(t *testing.T) {
+		m := relocModule("ext4", "vmlinux")
+		live := &LiveState{Order: OrderStackOrder, Modules: []LoadedModule{{Name: "ext4"}}}
+
+		res := Check(Plan{Kernel: KernelInfo{Version: release(6, 1, 0, "6.1.0")}, Live: live, Patches: []Patch{nonReplace(m)}})
+
+		checkFindings(t, res, want{Rule: "klp-reloc-invalid", Severity: SeverityError, Step: 1, Module: "klpc_m", Object: "ext4"})
+		checkRefused(t, res, 1, "EINVAL", "klp-reloc-invalid")
+		checkMessage(t, res.Findings[0], "module ext4 is loaded (live snapshot), so the load fails")
+	})
+	t.Run("vmlinux symbol with the module not loaded", func(t *testing.T) {
+		m := relocModule("ext4", "vmlinux")
+		live := &LiveState{Order: OrderStackOrder, Modules: []LoadedModule{{Name: "jbd2"}}}
+
+		res := Check(Plan{Kernel: KernelInfo{Version: release(6, 1, 0, "6.1.0")}, Live: live, Patches: []Patch{nonReplace(m)}})
+
+		checkLoaded(t, res, 1)
+		checkMessage(t, res.Findings[0], "module ext4 is not loaded (live snapshot): applying it fails when module ext4 loads")
+	})
 	t.Run("vmlinux symbol on 5.7", func(t *testing.T) {
 		m := relocModule("ext4", "vmlinux")
 		res := Check(Plan{Kernel: KernelInfo{Version: release(5, 7, 0, "5.7.0")}, Patches: []Patch{nonReplace(m)}})

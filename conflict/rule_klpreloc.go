@@ -33,9 +33,11 @@ sscanf(".klp.rela.%55[^.]"), and takes the target section from sh_info. Since 5.
 module loader applies every vmlinux-specific section while loading the patch module
 (apply_relocations calls klp_apply_section_relocs), so an error there fails insmod; before
 5.8 the same happens in klp_enable_patch. Module-specific sections are applied when their
-module is loaded (at klp_enable_patch, or later in klp_module_coming); an error then fails
-that module's load, and the kernel refuses to load the module being patched
-("patch '%s' failed for module '%s', refusing to load module '%s'"). Each relocation must
+module is loaded: for a module loaded already, klp_enable_patch applies them through
+klp_init_object_loaded and an error fails insmod; for a later module, klp_module_coming
+applies them, an error fails that module's load, and the kernel refuses to load the module
+being patched ("patch '%s' failed for module '%s', refusing to load module '%s'"). The
+live snapshot or a /proc/kallsyms target tells which modules are loaded. Each relocation must
 use a SHN_LIVEPATCH symbol ("symbol %s is not marked as a livepatch symbol", -EINVAL)
 whose name parses with .klp.sym.%55[^.].%511[^,],%lu (%127 before 6.1). Since 5.8 a
 module-specific section may not reference vmlinux symbols ("invalid access to vmlinux
@@ -95,9 +97,26 @@ func checkKlpRelocs(p *pass, c *candidate) {
 // and its relocations.
 func checkKlpRelocSection(p *pass, c *candidate, sec livepatch.KlpRelocSection, klpSyms map[int]livepatch.KlpSymbol) {
 	// A vmlinux-specific section is applied while the patch module loads,
-	// so its errors fail insmod. A module-specific one fails when its
-	// module loads, which is not this step.
+	// so its errors fail insmod. So are the sections of a module that is
+	// already loaded: klp_enable_patch applies them through
+	// klp_init_object_loaded. Those of a module that is not loaded fail
+	// when that module loads.
 	vmlinux := sec.ObjName == "vmlinux"
+	applyNow := vmlinux
+	when := "the load fails"
+	if !vmlinux {
+		loaded, known, source := moduleLoadState(p, sec.ObjName)
+		refusing := fmt.Sprintf("applying it fails when module %s loads, and the kernel then refuses to load %s", sec.ObjName, sec.ObjName)
+		switch {
+		case known && loaded:
+			applyNow = true
+			when = fmt.Sprintf("module %s is loaded (%s), so the load fails", sec.ObjName, source)
+		case known:
+			when = fmt.Sprintf("module %s is not loaded (%s): %s", sec.ObjName, source, refusing)
+		default:
+			when = fmt.Sprintf("the load fails if module %s is loaded; otherwise %s", sec.ObjName, refusing)
+		}
+	}
 	problem := func(refuse bool, format string, args ...any) {
 		f := moduleFinding(c, fmt.Sprintf("section %s: ", sec.Name)+fmt.Sprintf(format, args...))
 		f.Object = sec.ObjName
@@ -105,10 +124,6 @@ func checkKlpRelocSection(p *pass, c *candidate, sec livepatch.KlpRelocSection, 
 		if refuse {
 			p.refuse("EINVAL")
 		}
-	}
-	when := "the load fails"
-	if !vmlinux {
-		when = fmt.Sprintf("applying it fails when module %s is loaded, and the kernel then refuses to load %s", sec.ObjName, sec.ObjName)
 	}
 
 	if sec.NameErr != "" {
@@ -161,6 +176,6 @@ func checkKlpRelocSection(p *pass, c *candidate, sec livepatch.KlpRelocSection, 
 			continue
 		}
 		reported[msg] = true
-		problem(vmlinux, "%s", msg)
+		problem(applyNow, "%s", msg)
 	}
 }

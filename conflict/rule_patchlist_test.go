@@ -296,3 +296,37 @@ func TestTransitionBusy(t *testing.T) {
 		t.Errorf("effective map mismatch (-want +got):\n%s", diff)
 	}
 }
+
+func TestSymposZeroOneNops(t *testing.T) {
+	a := module("klpc_klpbuild", obj("vmlinux", fnAt("show_cpuinfo", 0)))
+	b := module("klpc_kpatch", obj("vmlinux", fnAt("show_cpuinfo", 1)))
+	n := module("klpc_cumulative", obj("vmlinux", fnAt("meminfo_proc_show", 0)))
+
+	t.Run("target lacks the commit", func(t *testing.T) {
+		res := Check(Plan{Kernel: KernelInfo{SymposMatch: No}, Patches: []Patch{nonReplace(a), nonReplace(b), replace(n)}})
+
+		checkFindings(t, res,
+			want{Rule: "func-overlap", Severity: SeverityWarning, Step: 2, Module: "klpc_kpatch", Object: "vmlinux", Function: "show_cpuinfo", Related: []string{"klpc_klpbuild"}},
+			want{Rule: "sympos-zero-one", Severity: SeverityError, Step: 3, Module: "klpc_cumulative", Object: "vmlinux", Function: "show_cpuinfo", Related: []string{"klpc_klpbuild", "klpc_kpatch"}},
+		)
+		checkRefused(t, res, 3, "EEXIST", "sympos-zero-one")
+		for _, f := range res.Findings {
+			if f.Rule != "sympos-zero-one" {
+				continue
+			}
+			want := "klpc_cumulative leaves out vmlinux:show_cpuinfo, which klpc_klpbuild stores with sympos 0 and klpc_kpatch with sympos 1, so klp_add_nops adds a nop for each: the target kernel lacks commit 139560e8b973 (set by the user), so the two nops both want show_cpuinfo,1 and the load fails with -EEXIST"
+			if f.Message != want {
+				t.Errorf("message:\n got %q\nwant %q", f.Message, want)
+			}
+		}
+	})
+	t.Run("target has the commit", func(t *testing.T) {
+		res := Check(Plan{Kernel: KernelInfo{SymposMatch: Yes}, Patches: []Patch{nonReplace(a), nonReplace(b), replace(n)}})
+		checkLoaded(t, res, 3)
+	})
+	t.Run("same sympos", func(t *testing.T) {
+		c := module("klpc_other", obj("vmlinux", fnAt("show_cpuinfo", 0)))
+		res := Check(Plan{Kernel: KernelInfo{SymposMatch: No}, Patches: []Patch{nonReplace(a), nonReplace(c), replace(n)}})
+		checkLoaded(t, res, 3)
+	})
+}
