@@ -2,6 +2,7 @@ package conflict
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/klpcheck/klpcheck/target"
 )
@@ -17,8 +18,8 @@ functions, noinstr code (.noinstr.text), __init code, files built without -pg or
 and data symbols patched as if they were functions.
 
 The call sites come from the ftrace records of a vmlinux or module ELF (the addresses
-between __start_mcount_loc and __stop_mcount_loc, or __mcount_loc in a module), which need
-symbol sizes, or from the available_filter_functions file that klpcheck snapshot records.
+between __start_mcount_loc and __stop_mcount_loc, or __mcount_loc or
+__patchable_function_entries in a module), which need symbol sizes, or from the available_filter_functions file that klpcheck snapshot records.
 System.map and /proc/kallsyms give neither, so with them alone the rule adds a "not checked"
 note. A name that available_filter_functions lists counts as traceable, whichever copy of a
 duplicated name the patch selects.`,
@@ -27,7 +28,10 @@ site of the resolved function and fails with -EINVAL: "failed to find location f
 '%s'". Since 5.18 (commit aebfd12521d9) ftrace_location() accepts a call site anywhere in
 [address, address + size) of the function that starts at the address, which builds with
 IBT need because the call follows the 4-byte endbr64 (Debian 6.12). Before 5.18 the call
-site had to be at the function's address, which is where x86 builds without IBT put it.
+site had to be at the function's address on x86, which is where builds without IBT put it.
+The build records the call sites of __init code too, but ftrace_free_init_mem and
+ftrace_free_mem drop them when that code is freed after boot or module init, so a function
+in an .init section counts as untraceable.
 The failure happens in klp_enable_patch for vmlinux and when the module is loaded for a
 module object, and the kernel then refuses that module.`,
 	Fix: `Patch a traceable function instead, usually a caller of the untraceable one, and
@@ -90,8 +94,8 @@ func untraceableCause(sym target.Symbol, fromRecords bool) string {
 		return where + ", because it is not a function"
 	case sym.Section == ".noinstr.text":
 		return where + ", because noinstr code is never traced"
-	case sym.Section == ".init.text":
-		return where + ", because __init code is freed after boot and has no ftrace records"
+	case strings.HasPrefix(sym.Section, ".init"):
+		return " (" + sym.Section + "), because the kernel drops the ftrace records of __init code when it frees that code after boot or module init"
 	}
 	return where
 }
@@ -106,7 +110,7 @@ func noFtraceReason(obj *target.Object, sym target.Symbol) string {
 	case target.KindVmlinux:
 		return "the vmlinux has no ftrace records between __start_mcount_loc and __stop_mcount_loc"
 	case target.KindModule, target.KindModulesDir:
-		return "the module file has no __mcount_loc records"
+		return "the module file has no __mcount_loc or __patchable_function_entries records"
 	}
 	return inputName(obj.Kind) + " has no ftrace records"
 }

@@ -207,13 +207,20 @@ func coreSymbol(ef *elfFile, s elfSymbol, pcpu elf.SectionIndex) bool {
 }
 
 // readModuleFtrace reads the ftrace call sites of a module: each 8-byte
-// entry of __mcount_loc is a 64-bit absolute relocation to a text
-// section (usually its section symbol plus an offset), which the reader
-// resolves to an address in its section layout. A module without
-// __mcount_loc leaves FtraceKnown unset: it has no traceable function or
-// was built without ftrace, and the file does not say which.
+// entry of __mcount_loc, or of __patchable_function_entries on arches that
+// build with -fpatchable-function-entry (arm64, riscv, LoongArch; the
+// kernel's FTRACE_CALLSITE_SECTION), is a 64-bit absolute relocation to a
+// text section, usually its section symbol plus an offset. The reader
+// resolves it to an address in its section layout. A module without either
+// section leaves FtraceKnown unset: it has no traceable function or was
+// built without ftrace, and the file does not say which.
 func readModuleFtrace(ef *elfFile, syms []elfSymbol, bases []uint64, o *Object) error {
-	idx := ef.sectionIndex("__mcount_loc")
+	name := "__mcount_loc"
+	idx := ef.sectionIndex(name)
+	if idx == 0 {
+		name = "__patchable_function_entries"
+		idx = ef.sectionIndex(name)
+	}
 	if idx == 0 {
 		return nil
 	}
@@ -226,7 +233,7 @@ func readModuleFtrace(ef *elfFile, syms []elfSymbol, bases []uint64, o *Object) 
 		return err
 	}
 	if len(data)%8 != 0 {
-		return sectionError("__mcount_loc", "size %d is not a multiple of 8", len(data))
+		return sectionError(name, "size %d is not a multiple of 8", len(data))
 	}
 	relocs, err := ef.readRelocs(idx)
 	if err != nil {
@@ -238,7 +245,7 @@ func readModuleFtrace(ef *elfFile, syms []elfSymbol, bases []uint64, o *Object) 
 		r, ok := relocs[off]
 		if !ok {
 			if v := ef.bo.Uint64(data[off:]); v != 0 {
-				return offsetError("__mcount_loc", off, "entry holds %#x with no relocation", v)
+				return offsetError(name, off, "entry holds %#x with no relocation", v)
 			}
 			continue // padding, which ftrace_process_locs skips
 		}
@@ -254,10 +261,35 @@ func readModuleFtrace(ef *elfFile, syms []elfSymbol, bases []uint64, o *Object) 
 		}
 		addrs = append(addrs, bases[s.shndx]+uint64(int64(s.value)+r.addend))
 	}
+	if name == "__patchable_function_entries" {
+		moveCallOpsEntries(ef, syms, bases, addrs)
+	}
 
 	o.Ftrace = sortedUnique(addrs)
 	o.FtraceKnown = true
 	return nil
+}
+
+// moveCallOpsEntries moves each patchable-entry record that lies
+// arm64CallOpsPrefix bytes before a function's first byte to that byte.
+// With CONFIG_DYNAMIC_FTRACE_WITH_CALL_OPS (arm64, 6.12 and later in
+// Debian), the compiler records the NOPs placed before the entry, and
+// ftrace_call_adjust adds the prefix back, as the vmlinux reader does.
+func moveCallOpsEntries(ef *elfFile, syms []elfSymbol, bases []uint64, addrs []uint64) {
+	if ef.f.Machine != elf.EM_AARCH64 {
+		return
+	}
+	starts := map[uint64]bool{}
+	for _, s := range syms {
+		if s.typ() == elf.STT_FUNC && ef.section(s.shndx) != nil {
+			starts[bases[s.shndx]+s.value] = true
+		}
+	}
+	for i, a := range addrs {
+		if !starts[a] && starts[a+arm64CallOpsPrefix] {
+			addrs[i] = a + arm64CallOpsPrefix
+		}
+	}
 }
 
 // readModuleExports reads a module's exports as readExports does for

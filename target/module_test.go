@@ -266,3 +266,74 @@ func TestSyntheticModule(t *testing.T) {
 		t.Errorf("BuildID %q, Srcversion %q, Vermagic %q", o.BuildID, o.Srcversion, o.Vermagic)
 	}
 }
+
+// TestModulePatchableEntries reads the call sites of an arm64 module from
+// __patchable_function_entries. The record of call_ops_fn lies 8 bytes
+// before the function, as a CALL_OPS build writes it, and moves to its
+// first byte. The record of plain_fn is at its first byte and stays.
+func TestModulePatchableEntries(t *testing.T) {
+	arch, err := elftest.LookupArch("arm64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := arch.NewFile()
+	text := f.AddSection(&elftest.Section{Name: ".text", Type: elf.SHT_PROGBITS, Flags: elf.SHF_ALLOC | elf.SHF_EXECINSTR, Addralign: 8, Data: make([]byte, 0x60)})
+	f.AddSection(&elftest.Section{Name: ".modinfo", Type: elf.SHT_PROGBITS, Flags: elf.SHF_ALLOC, Addralign: 1,
+		Data: []byte("name=synth\x00vermagic=6.12.118+deb12-arm64 SMP preempt mod_unload modversions aarch64\x00")})
+	entries := f.AddSection(&elftest.Section{Name: "__patchable_function_entries", Type: elf.SHT_PROGBITS, Flags: elf.SHF_ALLOC | elf.SHF_WRITE, Addralign: 8, Data: make([]byte, 3*8)})
+	f.AddSymbol(&elftest.Symbol{Name: "synth.c", Bind: elf.STB_LOCAL, Type: elf.STT_FILE, Index: elf.SHN_ABS})
+	textSym := f.SectionSymbol(text)
+	f.AddSymbol(&elftest.Symbol{Name: "call_ops_fn", Section: text, Value: 0x10, Size: 0x20, Bind: elf.STB_LOCAL, Type: elf.STT_FUNC})
+	f.AddSymbol(&elftest.Symbol{Name: "plain_fn", Section: text, Value: 0x30, Size: 0x10, Bind: elf.STB_LOCAL, Type: elf.STT_FUNC})
+	f.AddSymbol(&elftest.Symbol{Name: "untraced_fn", Section: text, Value: 0x40, Size: 0x20, Bind: elf.STB_LOCAL, Type: elf.STT_FUNC})
+	abs64 := uint32(elf.R_AARCH64_ABS64)
+	entries.Relocs = []elftest.Reloc{
+		{Offset: 0, Type: abs64, Symbol: textSym, Addend: 0x08},
+		{Offset: 8, Type: abs64, Symbol: textSym, Addend: 0x30},
+		// Offset 16 is padding: zeros and no relocation.
+	}
+	raw, err := f.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	tg := loadOne(t, writeFile(t, "synth.ko", raw))
+	o, err := tg.Module("synth")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	base := o.Matches("call_ops_fn")[0].Addr - 0x10
+	if diff := cmp.Diff([]uint64{base + 0x10, base + 0x30}, o.Ftrace); diff != "" || !o.FtraceKnown {
+		t.Errorf("Ftrace (known %v) mismatch (-want +got):\n%s", o.FtraceKnown, diff)
+	}
+	for name, want := range map[string]bool{"call_ops_fn": true, "plain_fn": true, "untraced_fn": false} {
+		if yes, known := o.Ftraceable(o.Matches(name)[0]); yes != want || !known {
+			t.Errorf("Ftraceable(%s) = %v, %v, want %v, true", name, yes, known, want)
+		}
+	}
+}
+
+// TestModuleUndefinedCRC reads an export whose weak __crc_ symbol stayed
+// undefined, as before 5.19 when genksyms made no CRC: the export is read
+// with its CRC unknown, not rejected.
+func TestModuleUndefinedCRC(t *testing.T) {
+	f := syntheticModuleFile(t)
+	crc := f.Symbol("__crc_exported_fn")
+	crc.Section, crc.Value, crc.Size, crc.Bind = nil, 0, 0, elf.STB_WEAK
+	raw, err := f.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	tg := loadOne(t, writeFile(t, "synth.ko", raw))
+
+	o, err := tg.Module("synth")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []target.Export{{Name: "exported_fn", Owner: "synth", Namespace: "SYNTH_NS"}}
+	if diff := cmp.Diff(want, o.Exports); diff != "" {
+		t.Errorf("exports mismatch (-want +got):\n%s", diff)
+	}
+}

@@ -2,6 +2,7 @@ package target
 
 import (
 	"slices"
+	"strings"
 	"sync"
 )
 
@@ -170,6 +171,12 @@ func (o *Object) buildIndex() {
 func (o *Object) Ftraceable(s Symbol) (yes, known bool) {
 	if !o.FtraceKnown || !s.SizeKnown {
 		return false, false
+	}
+	// The build records the call sites of init code too, but the kernel
+	// drops them once that code is freed: ftrace_free_init_mem after boot
+	// for vmlinux, ftrace_free_mem after a module's init.
+	if strings.HasPrefix(s.Section, ".init") {
+		return false, true
 	}
 	i, _ := slices.BinarySearch(o.Ftrace, s.Addr)
 	return i < len(o.Ftrace) && o.Ftrace[i] < s.Addr+s.Size, true

@@ -133,7 +133,12 @@ func (v *specialSymbols) note(i int, s elfSymbol, ef *elfFile) {
 			v.ksymtab = append(v.ksymtab, i)
 		}
 	case strings.HasPrefix(name, "__crc_"):
-		v.crc[name[len("__crc_"):]] = i
+		// Before 5.19 the CRC is a weak absolute symbol, which stays
+		// undefined when genksyms made no CRC for the export ("version
+		// generation failed"). The export's CRC is then unknown.
+		if s.shndx != elf.SHN_UNDEF {
+			v.crc[name[len("__crc_"):]] = i
+		}
 	case strings.HasPrefix(name, "__kstrtabns_"):
 		v.namespace[name[len("__kstrtabns_"):]] = i
 	}

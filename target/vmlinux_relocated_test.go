@@ -62,7 +62,7 @@ func TestArm64RelocatedVmlinux(t *testing.T) {
 		t.Errorf("Release = %q, want 6.1.0-57-arm64", tg.Release)
 	}
 	checkFtraceable(t, v, map[string]bool{
-		"show": true, "cpu_do_idle": false, "init_fn": true, "do_one_initcall": true, "klp_enable_patch": true,
+		"show": true, "cpu_do_idle": false, "init_fn": false, "do_one_initcall": true, "klp_enable_patch": true,
 	})
 }
 
@@ -80,7 +80,7 @@ func TestArm64CallOpsVmlinux(t *testing.T) {
 		t.Errorf("Notes = %q, want none", tg.Inputs[0].Notes)
 	}
 	checkFtraceable(t, tg.Vmlinux, map[string]bool{
-		"show": true, "cpu_do_idle": false, "init_fn": true, "do_one_initcall": true, "klp_enable_patch": true,
+		"show": true, "cpu_do_idle": false, "init_fn": false, "do_one_initcall": true, "klp_enable_patch": true,
 	})
 }
 
