@@ -76,19 +76,11 @@ func checkSymposZeroOne(p *pass, c *candidate) {
 			f.Related = append(f.Related, related(h, fmt.Sprintf("stores sympos %d", old.raw)))
 		}
 		stored := fmt.Sprintf("%s stores sympos %d for %s, and %s %s the other of 0 and 1", n.name, fn.raw, fn.key, names(clash), plural(len(clash), "stores", "store"))
-		switch match {
-		case No:
-			f.Severity = SeverityError
-			f.Message = stored + fmt.Sprintf(": the target kernel lacks commit 139560e8b973 (%s), so klp_add_nops adds a second %s,1 and the load fails with -EEXIST", why, fn.key.Function)
-			p.refuse("EEXIST")
-		case Yes:
-			f.Severity = SeverityNote
-			f.Message = stored + fmt.Sprintf(": the target kernel matches 0 and 1 (%s), but a kernel without commit 139560e8b973 fails the load with -EEXIST", why)
-		default:
-			f.Severity = SeverityWarning
-			f.Message = stored + fmt.Sprintf(": a kernel without commit 139560e8b973 fails the load with -EEXIST, and whether the target has it is unknown (%s)", why)
-		}
-		p.report(f)
+		reportSymposClash(p, f, match, [3]string{
+			stored + fmt.Sprintf(": the target kernel lacks commit 139560e8b973 (%s), so klp_add_nops adds a second %s,1 and the load fails with -EEXIST", why, fn.key.Function),
+			stored + fmt.Sprintf(": the target kernel matches 0 and 1 (%s), but a kernel without commit 139560e8b973 fails the load with -EEXIST", why),
+			stored + fmt.Sprintf(": a kernel without commit 139560e8b973 fails the load with -EEXIST, and whether the target has it is unknown (%s)", why),
+		})
 	}
 
 	checkNopSymposZeroOne(p, c)
@@ -153,18 +145,27 @@ func checkNopSymposZeroOne(p *pass, c *candidate) {
 			f.Related = append(f.Related, related(h, "stores sympos 1"))
 		}
 		stored := fmt.Sprintf("%s leaves out %s, which %s %s with sympos 0 and %s with sympos 1, so klp_add_nops adds a nop for each", n.name, k, names(st.zero), plural(len(st.zero), "stores", "store"), names(st.one))
-		switch match {
-		case No:
-			f.Severity = SeverityError
-			f.Message = stored + fmt.Sprintf(": the target kernel lacks commit 139560e8b973 (%s), so the two nops both want %s,1 and the load fails with -EEXIST", why, k.Function)
-			p.refuse("EEXIST")
-		case Yes:
-			f.Severity = SeverityNote
-			f.Message = stored + fmt.Sprintf(" on a kernel without commit 139560e8b973, and the load fails with -EEXIST; the target kernel matches 0 and 1 (%s)", why)
-		default:
-			f.Severity = SeverityWarning
-			f.Message = stored + fmt.Sprintf(" on a kernel without commit 139560e8b973, and the load fails with -EEXIST; whether the target has it is unknown (%s)", why)
-		}
-		p.report(f)
+		reportSymposClash(p, f, match, [3]string{
+			stored + fmt.Sprintf(": the target kernel lacks commit 139560e8b973 (%s), so the two nops both want %s,1 and the load fails with -EEXIST", why, k.Function),
+			stored + fmt.Sprintf(" on a kernel without commit 139560e8b973, and the load fails with -EEXIST; the target kernel matches 0 and 1 (%s)", why),
+			stored + fmt.Sprintf(" on a kernel without commit 139560e8b973, and the load fails with -EEXIST; whether the target has it is unknown (%s)", why),
+		})
 	}
+}
+
+// reportSymposClash reports f with the severity and message that match
+// gives: an error that refuses the load with -EEXIST when the target lacks
+// commit 139560e8b973, a note when it has it, and a warning when that is
+// unknown. messages are in that order.
+func reportSymposClash(p *pass, f Finding, match Tristate, messages [3]string) {
+	switch match {
+	case No:
+		f.Severity, f.Message = SeverityError, messages[0]
+		p.refuse("EEXIST")
+	case Yes:
+		f.Severity, f.Message = SeverityNote, messages[1]
+	default:
+		f.Severity, f.Message = SeverityWarning, messages[2]
+	}
+	p.report(f)
 }
