@@ -186,9 +186,8 @@ func (mf *moduleFile) isDataSection(i int) bool {
 // kernel that vermagic names: +24 from 5.5, +16 in 5.1 to 5.4, and absent
 // before 5.1. An unknown kernel is read with the current layout.
 func readPatchReplace(mf *moduleFile, m *livepatch.Module, c patchCandidate) error {
-	if m.Kernel.Known() && !m.Kernel.AtLeast(5, 1) {
-		m.Replace = livepatch.Replace{Known: true, Source: livepatch.ReplaceFromData,
-			Detail: fmt.Sprintf("kernel %s predates atomic replace (5.1)", m.Kernel.Release)}
+	if replace, ok := preReplaceKernel(m.Kernel); ok {
+		m.Replace = replace
 		return nil
 	}
 
@@ -357,7 +356,11 @@ func readStaticFuncs(mf *moduleFile, m *livepatch.Module, funcs pointer) ([]live
 		return !hasOld && !hasNew && sympos == 0, nil
 	}
 
-	arr, err := mf.arrayStride("klp_func", sec, funcs.offset, funcExternalSize, minFuncStride, isTerminator)
+	external := uint64(funcExternalSize)
+	if m.Kernel.AtLeast(4, 12) && !m.Kernel.AtLeast(4, 16) {
+		external = funcExternalSizeImmediate
+	}
+	arr, err := mf.arrayStride("klp_func", sec, funcs.offset, external, minFuncStride, isTerminator)
 	if err != nil {
 		return nil, fmt.Errorf("read klp_func array: %w", err)
 	}

@@ -1,6 +1,7 @@
 package elfscan
 
 import (
+	"debug/elf"
 	"fmt"
 
 	"github.com/klpcheck/klpcheck/livepatch"
@@ -18,8 +19,13 @@ const (
 // isKlpBuildObjects reports whether a section holds klp-build's object
 // array: .init.klp_objects since the 2026 rename that added
 // klp_find_section_by_name, __klp_objects in the first 6.19 release.
-func isKlpBuildObjects(name string) bool {
-	return name == ".init.klp_objects" || name == "__klp_objects"
+//
+// An empty section does not count: the module linker script of the first
+// 6.19 release defines __start_klp_objects and __stop_klp_objects inside
+// an __klp_objects output section, so every module built for it has one,
+// empty unless klp-build filled it.
+func isKlpBuildObjects(s *elf.Section) bool {
+	return (s.Name == ".init.klp_objects" || s.Name == "__klp_objects") && s.Size > 0
 }
 
 // readKlpBuild reads klp-build's klp_object_ext array. It has no

@@ -34,6 +34,9 @@ const (
 	funcNewFuncOffset = 8
 	funcSymposOffset  = 16
 	funcExternalSize  = 24
+	// funcExternalSizeImmediate adds the bool immediate that 4.12 to 4.15
+	// kept at +24 of struct klp_func, set by the module author.
+	funcExternalSizeImmediate = 25
 
 	stateIDOffset      = 0
 	stateVersionOffset = 8

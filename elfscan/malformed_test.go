@@ -842,3 +842,74 @@ func TestParseBuildIDNoteMalformed(t *testing.T) {
 		})
 	}
 }
+
+// TestParseEmptyKlpObjectsSection reads modules built for 6.19, whose
+// linker script leaves an empty __klp_objects section in every module. It
+// must not make a hand-written patch look like a klp-build one, nor an
+// ordinary module look like a livepatch.
+func TestParseEmptyKlpObjectsSection(t *testing.T) {
+	for _, arch := range elftest.Arches() {
+		t.Run(arch.Name+"/hand-written", func(t *testing.T) {
+			f := handWrittenPlain(arch)
+			f.AddSection(&elftest.Section{Name: "__klp_objects", Type: elf.SHT_PROGBITS, Flags: elf.SHF_ALLOC, Addralign: 8})
+			raw := encode(t, arch, f).raw
+
+			m, err := elfscan.Parse(bytes.NewReader(raw), int64(len(raw)), "synthetic.ko")
+
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Producer != livepatch.ProducerHandWritten || len(m.Objects) != 1 || !m.Replace.Known {
+				t.Errorf("producer %s, %d objects, replace known %v; want hand-written, 1 object, known", m.Producer, len(m.Objects), m.Replace.Known)
+			}
+		})
+		t.Run(arch.Name+"/not a livepatch", func(t *testing.T) {
+			f := arch.NewFile()
+			text := f.AddSection(&elftest.Section{Name: ".text", Type: elf.SHT_PROGBITS, Flags: elf.SHF_ALLOC | elf.SHF_EXECINSTR, Data: make([]byte, 16), Addralign: 16})
+			f.AddSection(&elftest.Section{Name: ".modinfo", Type: elf.SHT_PROGBITS, Flags: elf.SHF_ALLOC, Data: []byte("license=GPL\x00name=plain\x00vermagic=" + vermagic61 + "\x00"), Addralign: 1})
+			f.AddSection(&elftest.Section{Name: "__klp_objects", Type: elf.SHT_PROGBITS, Flags: elf.SHF_ALLOC, Addralign: 8})
+			f.AddSymbol(&elftest.Symbol{Name: "init_module", Section: text, Size: 16, Bind: elf.STB_GLOBAL, Type: elf.STT_FUNC})
+			raw, err := f.Bytes()
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			_, err = elfscan.Parse(bytes.NewReader(raw), int64(len(raw)), "plain.ko")
+
+			if !errors.Is(err, elfscan.ErrNotLivepatch) {
+				t.Errorf("Parse error = %v, want ErrNotLivepatch", err)
+			}
+		})
+	}
+}
+
+// TestParseImmediateFlag reads a klp_func whose byte at +24 is set, which
+// is the bool immediate of 4.12 to 4.15 and internal state (zero in the
+// file) in later kernels.
+func TestParseImmediateFlag(t *testing.T) {
+	arch, err := elftest.LookupArch("x86_64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	build := func(vermagic string) []byte {
+		p := plainPatch(arch.Name)
+		p.Vermagic = vermagic
+		f := elftest.HandWritten(p)
+		f.Section(".data").Data[f.Symbol("funcs").Value+24] = 1
+		return encode(t, arch, f).raw
+	}
+
+	raw := build("4.14.0-3-amd64 SMP mod_unload modversions ")
+	m, err := elfscan.Parse(bytes.NewReader(raw), int64(len(raw)), "synthetic.ko")
+	if err != nil {
+		t.Fatalf("4.14: %v", err)
+	}
+	if len(m.Objects) != 1 || len(m.Objects[0].Funcs) != 1 {
+		t.Errorf("4.14: %d objects, want 1 with 1 function", len(m.Objects))
+	}
+
+	raw = build(vermagic61)
+	if _, err := elfscan.Parse(bytes.NewReader(raw), int64(len(raw)), "synthetic.ko"); err == nil {
+		t.Error("6.1: Parse accepted a klp_func with a non-zero internal byte at +24")
+	}
+}

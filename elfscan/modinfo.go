@@ -77,7 +77,7 @@ func hasSectionMarker(mf *moduleFile) bool {
 			strings.HasPrefix(s.Name, livepatch.RelocSectionPrefix),
 			strings.HasPrefix(s.Name, livepatch.ArchSectionPrefix),
 			s.Name == ".kpatch.funcs",
-			isKlpBuildObjects(s.Name):
+			isKlpBuildObjects(s):
 			return true
 		}
 	}

@@ -3,6 +3,7 @@ package elfscan
 import (
 	"debug/elf"
 	"fmt"
+	"strings"
 
 	"github.com/klpcheck/klpcheck/livepatch"
 )
@@ -56,19 +57,38 @@ func readPatch(mf *moduleFile, m *livepatch.Module) error {
 // klpBuildSection returns the index of klp-build's object array, or -1.
 func klpBuildSection(mf *moduleFile) int {
 	for i, s := range mf.elf.Sections {
-		if isKlpBuildObjects(s.Name) {
+		if isKlpBuildObjects(s) {
 			return i
 		}
 	}
 	return -1
 }
 
+// preReplaceKernel returns the replace mode of a module built for a kernel
+// before 5.1, which added atomic replace, and false for a later or unknown
+// kernel, whose module the caller reads.
+//
+// RHEL 8 kernels are 4.18 with atomic replace backported from RHEL 8.2 on
+// (kpatch's patch hook sets replace there), so for a release that names
+// el8 the version does not tell, and the mode is unknown rather than off.
+// NOTE: other distributions' backports are not known to klpcheck.
+func preReplaceKernel(k livepatch.KernelVersion) (livepatch.Replace, bool) {
+	switch {
+	case !k.Known() || k.AtLeast(5, 1):
+		return livepatch.Replace{}, false
+	case strings.Contains(k.Release, ".el8"):
+		return livepatch.Replace{Source: livepatch.ReplaceUnknown,
+			Detail: fmt.Sprintf("kernel %s is RHEL 8, which backports atomic replace from 8.2 on; the replace value of this layout is not read", k.Release)}, true
+	}
+	return livepatch.Replace{Known: true, Source: livepatch.ReplaceFromData,
+		Detail: fmt.Sprintf("kernel %s predates atomic replace (5.1)", k.Release)}, true
+}
+
 // readInitReplace recovers the replace value that kpatch-build and
 // klp-build compile into the module's init function.
 func readInitReplace(mf *moduleFile, m *livepatch.Module) {
-	if m.Kernel.Known() && !m.Kernel.AtLeast(5, 1) {
-		m.Replace = livepatch.Replace{Known: true, Source: livepatch.ReplaceFromData,
-			Detail: fmt.Sprintf("kernel %s predates atomic replace (5.1)", m.Kernel.Release)}
+	if replace, ok := preReplaceKernel(m.Kernel); ok {
+		m.Replace = replace
 		return
 	}
 

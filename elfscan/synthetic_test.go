@@ -817,6 +817,17 @@ func handWrittenCases() []syntheticCase {
 			detail:  fixedDetail(regexp.MustCompile(`^kernel 4\.19\.0-27-amd64 predates atomic replace \(5\.1\)$`)),
 		},
 		{
+			// RHEL 8 backports atomic replace to 4.18 from 8.2 on, so
+			// the version does not settle the mode.
+			name: "hand-written kernel 4.18 el8", producer: hw,
+			patch: withPatch(samplePatch, func(p *elftest.Patch) {
+				p.Vermagic = "4.18.0-513.5.1.el8_9.x86_64 SMP mod_unload modversions "
+			}),
+			kernel:  livepatch.KernelVersion{Major: 4, Minor: 18, Patch: 0, Release: "4.18.0-513.5.1.el8_9.x86_64"},
+			replace: livepatch.Replace{Source: livepatch.ReplaceUnknown},
+			detail:  fixedDetail(regexp.MustCompile(`^kernel 4\.18\.0-513\.5\.1\.el8_9\.x86_64 is RHEL 8, which backports atomic replace from 8\.2 on; the replace value of this layout is not read$`)),
+		},
+		{
 			// Before 4.15 struct klp_object has no callbacks, so its
 			// external part is name and funcs only.
 			name: "hand-written kernel 4.12", producer: hw,
