@@ -43,7 +43,7 @@ func WriteCheckGitHub(w io.Writer, c Check) error {
 			props = append(props, githubProperty{"line", strconv.Itoa(e.Line)})
 		}
 		props = append(props, githubProperty{"title", "klpcheck: input could not be analysed"})
-		writeGitHubCommand(out, "error", props, e.Reason)
+		writeGitHubCommand(out, "error", props, displayString(e.Reason))
 	}
 
 	for _, f := range c.Result.Findings {

@@ -384,16 +384,23 @@ func sarifLevel(s conflict.Severity) string {
 }
 
 // sarifResultFor converts one finding. The primary location is the module
-// file, or the plan file when the module has none, with the object and the
-// function as logical locations.
+// file, or when the module has none (a live patch), the plan file, else
+// the file of the first related patch that has one, with the object and
+// the function as logical locations. GitHub code scanning rejects a
+// result whose locations have no physical location.
 func sarifResultFor(f conflict.Finding, ruleIndex int, planPath string) sarifResult {
-	message := f.Message
+	message := sarifLinkText(f.Message)
 	file := f.Path
 	if file == "" {
 		// The location no longer names the module, so the message does.
 		file = planPath
+		for _, r := range f.Related {
+			if file == "" && r.Path != "" {
+				file = r.Path
+			}
+		}
 		if f.Module != "" {
-			message = f.Module + ": " + message
+			message = sarifLinkText(f.Module) + ": " + message
 		}
 	}
 
