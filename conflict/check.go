@@ -82,6 +82,10 @@ type loadedModule struct {
 	// the plan.
 	step      int
 	livepatch bool
+	// refcount is the live reference count of a module loaded before the
+	// plan, when the snapshot shows it.
+	refcount      int
+	refcountKnown bool
 }
 
 // refusal is a reason the kernel fails the current load.
@@ -281,7 +285,7 @@ func (s *simulation) loadLive() {
 	}
 
 	for _, m := range live.Modules {
-		s.loaded[m.Name] = loadedModule{livepatch: m.Livepatch}
+		s.loaded[m.Name] = loadedModule{livepatch: m.Livepatch, refcount: m.Refcount, refcountKnown: m.RefcountKnown}
 	}
 
 	// TODO: while a replace patch is in transition, sysfs lists the nops
@@ -476,8 +480,13 @@ func (s *simulation) rmmod(name string, index int) {
 			return
 		}
 	}
-	if _, ok := s.loaded[name]; !ok {
+	m, ok := s.loaded[name]
+	if !ok {
 		s.notef("rmmod %s before plan entry %d has nothing to remove: no module of that name is loaded", name, index)
+		return
+	}
+	if m.step == 0 && m.refcountKnown && m.refcount > 0 {
+		s.notef("rmmod %s before step %d fails: /proc/modules shows a reference count of %d, held by modules that use it or, for a livepatch whose transition was forced, kept for good; the module and its name stay", name, index, m.refcount)
 		return
 	}
 	delete(s.loaded, name)

@@ -36,6 +36,24 @@ func TestLiveReplaceTransitionCompletes(t *testing.T) {
 	}
 }
 
+// TestLiveReplaceTransitionNops maps the file of a replace patch in
+// transition whose sysfs also lists the nop it added for f: the nop is not
+// one of its functions, so f reverts when the transition completes.
+func TestLiveReplaceTransitionNops(t *testing.T) {
+	old := livePatch("klpc_old", No, "f")
+	upgrade := livePatch("klpc_new", Yes, "f", "g")
+	upgrade.Transition = true
+	live := &LiveState{Order: OrderStackOrder, Patches: []LivePatch{old, upgrade}}
+	file := Patch{Module: module("klpc_new", vmlinux("g")), LiveName: "klpc_new"}
+
+	res := Check(Plan{Live: live, Patches: []Patch{file}})
+
+	checkFindings(t, res)
+	if diff := cmp.Diff([]string{"vmlinux:g,1=klpc_new (transition)"}, effectiveMap(res)); diff != "" {
+		t.Errorf("effective map mismatch (-want +got):\n%s", diff)
+	}
+}
+
 func TestLiveDisableTransitionCompletes(t *testing.T) {
 	leaving := livePatch("klpc_leaving", No, "f")
 	leaving.Enabled, leaving.Transition = false, true

@@ -173,6 +173,12 @@ type LoadedModule struct {
 	Name string
 	// Livepatch is set when the module carries the livepatch taint (K).
 	Livepatch bool
+	// Refcount is the reference count that /proc/modules shows, and
+	// RefcountKnown is false when it shows none. An enabled patch holds a
+	// reference to its own module, and so does a patch whose transition
+	// was forced, for good (klp_free_patch_finish skips module_put).
+	Refcount      int
+	RefcountKnown bool
 }
 
 // ModeFromModule returns the replace mode recorded in the module file, for

@@ -264,6 +264,25 @@ func TestModuleNameClash(t *testing.T) {
 			checkMessage(t, res.Findings[0], "still loaded on the host, disabled or replaced")
 		}
 	})
+	t.Run("disabled module on the host removed first", func(t *testing.T) {
+		live := &LiveState{Modules: []LoadedModule{{Name: "livepatch_cve", Livepatch: true, RefcountKnown: true}}}
+		p := replace(module("livepatch_cve", vmlinux("f")))
+		p.RemoveFirst = []string{"livepatch_cve"}
+		res := Check(Plan{Live: live, Patches: []Patch{p}})
+
+		checkFindings(t, res)
+		checkLoaded(t, res, 1)
+	})
+	t.Run("forced module on the host keeps its reference", func(t *testing.T) {
+		live := &LiveState{Modules: []LoadedModule{{Name: "livepatch_cve", Livepatch: true, Refcount: 1, RefcountKnown: true}}}
+		p := replace(module("livepatch_cve", vmlinux("f")))
+		p.RemoveFirst = []string{"livepatch_cve"}
+		res := Check(Plan{Live: live, Patches: []Patch{p}})
+
+		checkFindings(t, res, want{Rule: "module-name-clash", Severity: SeverityError, Step: 1, Module: "livepatch_cve", Related: []string{"livepatch_cve"}})
+		checkRefused(t, res, 1, "EEXIST", "module-name-clash")
+		checkNote(t, res, "rmmod livepatch_cve before step 1 fails: /proc/modules shows a reference count of 1")
+	})
 	t.Run("active on the host", func(t *testing.T) {
 		live := &LiveState{Order: OrderStackOrder, Patches: []LivePatch{livePatch("livepatch_cve", Yes, "f")}}
 		res := Check(Plan{Live: live, Patches: []Patch{replace(module("livepatch_cve", vmlinux("f")))}})

@@ -134,8 +134,9 @@ func moduleState(m *livepatch.Module, name string) *patchState {
 
 // liveFuncs fills ps with the functions of a live patch, as sysfs lists
 // them. When the patch's file is given, each stored sympos comes from the
-// file, and a function the file lacks keeps its sysfs value. It returns
-// false when the file's functions and the sysfs list differ.
+// file, and a function the file lacks keeps its sysfs value, or is left out
+// as a nop during a transition. It returns false when the file's functions
+// and the sysfs list differ.
 func liveFuncs(ps *patchState, lp LivePatch, file *patchState) bool {
 	same := true
 	for _, obj := range lp.Objects {
@@ -144,6 +145,14 @@ func liveFuncs(ps *patchState, lp LivePatch, file *patchState) bool {
 			if file != nil {
 				if f, ok := file.lookup(key); ok {
 					ps.addFunc(obj.Name, fn.Name, f.raw, true)
+					continue
+				}
+				// During a transition sysfs also lists the nops that a
+				// replace patch added for the functions of the patches it
+				// replaces (klp_add_nops runs before the objects are
+				// initialised), and a function its file lacks is one. The
+				// nops go away when the transition completes.
+				if lp.Transition {
 					continue
 				}
 				same = false

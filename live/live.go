@@ -117,6 +117,11 @@ type Module struct {
 	Taint string
 	// State is Live, Loading or Unloading, as proc/modules prints it.
 	State string
+	// Refcount is the module's reference count from proc/modules, and
+	// RefcountKnown is false on kernels without CONFIG_MODULE_UNLOAD,
+	// which print "-". rmmod fails while it is above 0.
+	Refcount      int
+	RefcountKnown bool
 }
 
 // Livepatch reports whether the module carries the livepatch taint flag K,

@@ -44,16 +44,16 @@ func TestReadScenarios(t *testing.T) {
 				},
 				OrderSource: OrderStackOrder,
 				Modules: []Module{
-					{Name: "klpc_overlap_b", Taint: "OEK", State: "Live"},
-					{Name: "klpc_overlap_a", Taint: "OEK", State: "Live"},
-					{Name: "klpc_cumulative", Taint: "OEK", State: "Live"},
-					{Name: "nft_chain_nat", State: "Live"},
-					{Name: "nf_nat", State: "Live"},
-					{Name: "nf_tables", State: "Live"},
-					{Name: "virtio_net", State: "Live"},
-					{Name: "net_failover", State: "Live"},
-					{Name: "failover", State: "Live"},
-					{Name: "virtio_blk", State: "Live"},
+					{Name: "klpc_overlap_b", Taint: "OEK", State: "Live", Refcount: 1, RefcountKnown: true},
+					{Name: "klpc_overlap_a", Taint: "OEK", State: "Live", Refcount: 1, RefcountKnown: true},
+					{Name: "klpc_cumulative", Taint: "OEK", State: "Live", Refcount: 1, RefcountKnown: true},
+					{Name: "nft_chain_nat", State: "Live", Refcount: 3, RefcountKnown: true},
+					{Name: "nf_nat", State: "Live", Refcount: 1, RefcountKnown: true},
+					{Name: "nf_tables", State: "Live", Refcount: 27, RefcountKnown: true},
+					{Name: "virtio_net", State: "Live", Refcount: 0, RefcountKnown: true},
+					{Name: "net_failover", State: "Live", Refcount: 1, RefcountKnown: true},
+					{Name: "failover", State: "Live", Refcount: 1, RefcountKnown: true},
+					{Name: "virtio_blk", State: "Live", Refcount: 3, RefcountKnown: true},
 				},
 				FilterFunctions: "testdata/stack-order-6.16/sys/kernel/tracing/available_filter_functions",
 			},
@@ -68,13 +68,13 @@ func TestReadScenarios(t *testing.T) {
 				},
 				OrderSource: OrderProcModules,
 				Modules: []Module{
-					{Name: "klpc_multi", Taint: "OEK", State: "Live"},
-					{Name: "klpc_overlap_a", Taint: "OEK", State: "Live"},
-					{Name: "ext4", State: "Live"},
-					{Name: "crc16", State: "Live"},
-					{Name: "mbcache", State: "Live"},
-					{Name: "jbd2", State: "Live"},
-					{Name: "virtio_blk", State: "Live"},
+					{Name: "klpc_multi", Taint: "OEK", State: "Live", Refcount: 1, RefcountKnown: true},
+					{Name: "klpc_overlap_a", Taint: "OEK", State: "Live", Refcount: 1, RefcountKnown: true},
+					{Name: "ext4", State: "Live", Refcount: 2, RefcountKnown: true},
+					{Name: "crc16", State: "Live", Refcount: 1, RefcountKnown: true},
+					{Name: "mbcache", State: "Live", Refcount: 1, RefcountKnown: true},
+					{Name: "jbd2", State: "Live", Refcount: 1, RefcountKnown: true},
+					{Name: "virtio_blk", State: "Live", Refcount: 3, RefcountKnown: true},
 				},
 				Notes: []string{procModulesNote},
 			},
@@ -91,13 +91,13 @@ func TestReadScenarios(t *testing.T) {
 				},
 				OrderSource: OrderProcModules,
 				Modules: []Module{
-					{Name: "klpc_cumulative", Taint: "OEK", State: "Live"},
-					{Name: "klpc_multi", Taint: "OEK", State: "Live"},
-					{Name: "ext4", State: "Live"},
-					{Name: "crc16", State: "Live"},
-					{Name: "mbcache", State: "Live"},
-					{Name: "jbd2", State: "Live"},
-					{Name: "virtio_blk", State: "Live"},
+					{Name: "klpc_cumulative", Taint: "OEK", State: "Live", Refcount: 1, RefcountKnown: true},
+					{Name: "klpc_multi", Taint: "OEK", State: "Live", Refcount: 1, RefcountKnown: true},
+					{Name: "ext4", State: "Live", Refcount: 2, RefcountKnown: true},
+					{Name: "crc16", State: "Live", Refcount: 1, RefcountKnown: true},
+					{Name: "mbcache", State: "Live", Refcount: 1, RefcountKnown: true},
+					{Name: "jbd2", State: "Live", Refcount: 1, RefcountKnown: true},
+					{Name: "virtio_blk", State: "Live", Refcount: 3, RefcountKnown: true},
 				},
 				Notes: []string{procModulesNote},
 			},
@@ -112,13 +112,13 @@ func TestReadScenarios(t *testing.T) {
 				},
 				OrderSource: OrderStackOrder,
 				Modules: []Module{
-					{Name: "klpc_overlap_b", Taint: "OEK", State: "Live"},
-					{Name: "klpc_states", Taint: "OEK", State: "Live"},
-					{Name: "klpc_overlap_a", Taint: "OEK", State: "Live"},
-					{Name: "virtio_net", State: "Live"},
-					{Name: "net_failover", State: "Live"},
-					{Name: "failover", State: "Live"},
-					{Name: "virtio_blk", State: "Live"},
+					{Name: "klpc_overlap_b", Taint: "OEK", State: "Live", Refcount: 1, RefcountKnown: true},
+					{Name: "klpc_states", Taint: "OEK", State: "Live", Refcount: 1, RefcountKnown: true},
+					{Name: "klpc_overlap_a", Taint: "OEK", State: "Live", Refcount: 0, RefcountKnown: true},
+					{Name: "virtio_net", State: "Live", Refcount: 0, RefcountKnown: true},
+					{Name: "net_failover", State: "Live", Refcount: 1, RefcountKnown: true},
+					{Name: "failover", State: "Live", Refcount: 1, RefcountKnown: true},
+					{Name: "virtio_blk", State: "Live", Refcount: 3, RefcountKnown: true},
 				},
 			},
 		},
@@ -145,7 +145,7 @@ func TestInactiveLivepatchModules(t *testing.T) {
 		{dir: "testdata/stack-order-6.16", want: nil},
 		{dir: "testdata/proc-modules-6.1", want: nil},
 		{dir: "testdata/transition-6.12", want: nil},
-		{dir: "testdata/replaced-loaded-6.16", want: []Module{{Name: "klpc_overlap_a", Taint: "OEK", State: "Live"}}},
+		{dir: "testdata/replaced-loaded-6.16", want: []Module{{Name: "klpc_overlap_a", Taint: "OEK", State: "Live", Refcount: 0, RefcountKnown: true}}},
 	}
 
 	for _, tt := range tests {
@@ -282,8 +282,8 @@ func TestReadWithoutLivepatchDirectory(t *testing.T) {
 		t.Errorf("OrderSource = %q, want empty", s.OrderSource)
 	}
 	want := []Module{
-		{Name: "klpc_multi", Taint: "OEK", State: "Live"},
-		{Name: "klpc_overlap_a", Taint: "OEK", State: "Live"},
+		{Name: "klpc_multi", Taint: "OEK", State: "Live", Refcount: 1, RefcountKnown: true},
+		{Name: "klpc_overlap_a", Taint: "OEK", State: "Live", Refcount: 1, RefcountKnown: true},
 	}
 	if diff := cmp.Diff(want, s.InactiveLivepatchModules()); diff != "" {
 		t.Errorf("InactiveLivepatchModules mismatch (-want +got):\n%s", diff)
@@ -563,12 +563,12 @@ klpc_forced 12288 1 [permanent], Live 0xffffffffc06d0000 (OEK)
 	}
 
 	want := []procModule{
-		{Name: "klpc_states", State: "Loading", Taint: "OEK"},
-		{Name: "klpc_overlap_a", State: "Unloading", Taint: "OEK"},
-		{Name: "ext4", State: "Live"},
-		{Name: "jbd2", State: "Live"},
+		{Name: "klpc_states", State: "Loading", Taint: "OEK", RefcountKnown: true},
+		{Name: "klpc_overlap_a", State: "Unloading", Taint: "OEK", RefcountKnown: true},
+		{Name: "ext4", State: "Live", Refcount: 2, RefcountKnown: true},
+		{Name: "jbd2", State: "Live", Refcount: 1, RefcountKnown: true},
 		{Name: "crc32c_intel", State: "Live"},
-		{Name: "klpc_forced", State: "Live", Taint: "OEK"},
+		{Name: "klpc_forced", State: "Live", Taint: "OEK", Refcount: 1, RefcountKnown: true},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("parseProcModules mismatch (-want +got):\n%s", diff)

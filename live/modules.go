@@ -15,6 +15,10 @@ import (
 type procModule struct {
 	Name  string
 	State string
+	// Refcount is the reference count. RefcountKnown is false when the
+	// kernel prints "-" (no CONFIG_MODULE_UNLOAD).
+	Refcount      int
+	RefcountKnown bool
 	// Taint are the flags between the parentheses of the last field, without
 	// the + and - that mark a module being loaded or unloaded.
 	Taint string
@@ -59,8 +63,12 @@ func parseProcModulesLine(line string) (procModule, error) {
 	if _, err := strconv.ParseUint(fields[1], 10, 64); err != nil {
 		return procModule{}, fmt.Errorf("module %s: invalid size %q", m.Name, fields[1])
 	}
-	if _, err := strconv.Atoi(fields[2]); err != nil && fields[2] != "-" {
-		return procModule{}, fmt.Errorf("module %s: invalid refcount %q", m.Name, fields[2])
+	if fields[2] != "-" {
+		n, err := strconv.Atoi(fields[2])
+		if err != nil || n < 0 {
+			return procModule{}, fmt.Errorf("module %s: invalid refcount %q", m.Name, fields[2])
+		}
+		m.Refcount, m.RefcountKnown = n, true
 	}
 	if m.State != "Live" && m.State != "Loading" && m.State != "Unloading" {
 		return procModule{}, fmt.Errorf("module %s: invalid state %q: expected Live, Loading or Unloading", m.Name, m.State)
@@ -132,7 +140,7 @@ func (r *reader) readModules() error {
 		if err != nil {
 			return err
 		}
-		r.state.Modules = append(r.state.Modules, Module{Name: pm.Name, Taint: taint, State: pm.State})
+		r.state.Modules = append(r.state.Modules, Module{Name: pm.Name, Taint: taint, State: pm.State, Refcount: pm.Refcount, RefcountKnown: pm.RefcountKnown})
 	}
 	return nil
 }

@@ -163,9 +163,9 @@ func TestSnapshotHostTree(t *testing.T) {
 		},
 		OrderSource: OrderStackOrder,
 		Modules: []Module{
-			{Name: "klpc_overlap_a", Taint: "OEK", State: "Live"},
-			{Name: "klpc_multi", Taint: "OEK", State: "Live"},
-			{Name: "ext4", State: "Live"},
+			{Name: "klpc_overlap_a", Taint: "OEK", State: "Live", Refcount: 1, RefcountKnown: true},
+			{Name: "klpc_multi", Taint: "OEK", State: "Live", Refcount: 1, RefcountKnown: true},
+			{Name: "ext4", State: "Live", Refcount: 1, RefcountKnown: true},
 		},
 		FilterFunctions: filepath.Join(out, "sys/kernel/tracing/available_filter_functions"),
 	}

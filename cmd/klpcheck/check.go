@@ -579,7 +579,7 @@ func convertLiveState(state *live.State) *conflict.LiveState {
 	}
 
 	for _, m := range state.Modules {
-		out.Modules = append(out.Modules, conflict.LoadedModule{Name: m.Name, Livepatch: m.Livepatch()})
+		out.Modules = append(out.Modules, conflict.LoadedModule{Name: m.Name, Livepatch: m.Livepatch(), Refcount: m.Refcount, RefcountKnown: m.RefcountKnown})
 	}
 	return out
 }

@@ -235,13 +235,13 @@ func TestConvertLiveStateStackOrder(t *testing.T) {
 		},
 		Order: conflict.OrderStackOrder,
 		Modules: []conflict.LoadedModule{
-			{Name: "klpc_overlap_b", Livepatch: true},
-			{Name: "klpc_states", Livepatch: true},
-			{Name: "klpc_overlap_a", Livepatch: true},
-			{Name: "virtio_net"},
-			{Name: "net_failover"},
-			{Name: "failover"},
-			{Name: "virtio_blk"},
+			{Name: "klpc_overlap_b", Livepatch: true, Refcount: 1, RefcountKnown: true},
+			{Name: "klpc_states", Livepatch: true, Refcount: 1, RefcountKnown: true},
+			{Name: "klpc_overlap_a", Livepatch: true, Refcount: 0, RefcountKnown: true},
+			{Name: "virtio_net", Refcount: 0, RefcountKnown: true},
+			{Name: "net_failover", Refcount: 1, RefcountKnown: true},
+			{Name: "failover", Refcount: 1, RefcountKnown: true},
+			{Name: "virtio_blk", Refcount: 3, RefcountKnown: true},
 		},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -274,13 +274,13 @@ func TestConvertLiveStateProcModules(t *testing.T) {
 		},
 		Order: conflict.OrderProcModules,
 		Modules: []conflict.LoadedModule{
-			{Name: "klpc_multi", Livepatch: true},
-			{Name: "klpc_overlap_a", Livepatch: true},
-			{Name: "ext4"},
-			{Name: "crc16"},
-			{Name: "mbcache"},
-			{Name: "jbd2"},
-			{Name: "virtio_blk"},
+			{Name: "klpc_multi", Livepatch: true, Refcount: 1, RefcountKnown: true},
+			{Name: "klpc_overlap_a", Livepatch: true, Refcount: 1, RefcountKnown: true},
+			{Name: "ext4", Refcount: 2, RefcountKnown: true},
+			{Name: "crc16", Refcount: 1, RefcountKnown: true},
+			{Name: "mbcache", Refcount: 1, RefcountKnown: true},
+			{Name: "jbd2", Refcount: 1, RefcountKnown: true},
+			{Name: "virtio_blk", Refcount: 3, RefcountKnown: true},
 		},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
