@@ -339,10 +339,13 @@ func (s *simulation) livePatchState(lp LivePatch) *patchState {
 	case s.sem != Mainline && lp.ReplaceSetKnown:
 		ps.mode = Mode{Replace: lp.ReplaceSet != 0, Value: lp.ReplaceSet, Source: "live"}
 		ps.modeKnown = true
+	case s.sem == Tag && lp.Replace != Unknown:
+		ps.mode = Mode{Replace: lp.ReplaceValue != 0, Value: lp.ReplaceValue, Source: "live"}
+		ps.modeKnown = true
 	case file != nil && file.modeKnown:
 		ps.mode, ps.modeKnown = file.mode, true
 	}
-	if file != nil && file.modeKnown && ps.mode.Source == "live" && isReplace(s.sem, file.mode) != isReplace(s.sem, ps.mode) {
+	if file != nil && file.modeKnown && ps.mode.Source == "live" && (isReplace(s.sem, file.mode) != isReplace(s.sem, ps.mode) || s.sem != Mainline && file.mode.Value != ps.mode.Value) {
 		s.notef("live patch %s runs as %s but its file %s gives %s: the simulation uses the value from sysfs", lp.Name, modeString(s.sem, ps.mode), file.path, modeString(s.sem, file.mode))
 	}
 

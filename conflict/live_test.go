@@ -159,3 +159,45 @@ func TestLivePartlyShadowedUnknownModeNoted(t *testing.T) {
 	})
 	checkNote(t, res, "stack-order-dependent: klpc_live is partly shadowed by later patches; not checked because its replace mode is unknown")
 }
+
+// TestLiveReplaceTransitionNoOverlap starts from a live replace patch in
+// transition over the patch it replaces: both list f, but the upgrade
+// disables the old patch when it completes, so f is no overlap.
+func TestLiveReplaceTransitionNoOverlap(t *testing.T) {
+	old := livePatch("klpc_old", No, "f")
+	upgrade := livePatch("klpc_new", Yes, "f")
+	upgrade.Transition = true
+	live := &LiveState{Order: OrderStackOrder, Patches: []LivePatch{old, upgrade}}
+
+	res := Check(Plan{Live: live})
+
+	checkFindings(t, res)
+	if diff := cmp.Diff([]string{"vmlinux:f,1=klpc_new (transition)"}, effectiveMap(res)); diff != "" {
+		t.Errorf("effective map mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// TestLiveTagFromReplaceAttribute reads a live patch's tag from its
+// replace attribute, which the replace-tag proposal makes a u32.
+func TestLiveTagFromReplaceAttribute(t *testing.T) {
+	team := livePatch("klpc_team", Yes, "f")
+	team.ReplaceValue = 3
+	live := &LiveState{Order: OrderStackOrder, Patches: []LivePatch{team}}
+	other := tagged(module("klpc_other", vmlinux("f")), 5)
+
+	res := Check(Plan{Semantics: Tag, Live: live, Patches: []Patch{other}})
+
+	checkFindings(t, res, want{Rule: "set-conflict", Severity: SeverityError, Step: 1, Module: "klpc_other", Object: "vmlinux", Function: "f", Related: []string{"klpc_team"}})
+	checkRefused(t, res, 1, "EINVAL", "set-conflict")
+}
+
+// TestLiveUnknownSetStates notes the state check that a live patch of
+// unknown set leaves open.
+func TestLiveUnknownSetStates(t *testing.T) {
+	unknown := livePatch("klpc_live", Unknown, "f")
+	live := &LiveState{Order: OrderStackOrder, Patches: []LivePatch{unknown}}
+
+	res := Check(Plan{Semantics: ReplaceSet, Live: live, Patches: []Patch{tagged(module("klpc_new", vmlinux("g")), 0)}})
+
+	checkNote(t, res, "state-incompatible: klpc_new is not checked against klpc_live, whose set is unknown")
+}

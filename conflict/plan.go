@@ -143,7 +143,10 @@ type LivePatch struct {
 	Enabled    bool
 	Transition bool
 	// Replace is the replace attribute (6.11+); Unknown on older kernels.
-	Replace Tristate
+	// ReplaceValue is its number: 0 or 1 in mainline, the tag under the
+	// replace-tag proposal, which reuses the field.
+	Replace      Tristate
+	ReplaceValue uint32
 	// ReplaceSet is the replace_set attribute of the replace-set proposal,
 	// used as the tag or set under those semantics. ReplaceSetKnown is
 	// false when the attribute is absent.

@@ -79,9 +79,17 @@ overrides.`,
 
 // overlapHolders returns the other active patches that patch fn, in load
 // order. The effect runs after the load, when the patch list is e.kept
-// followed by e.patch.
+// followed by e.patch. A live replace patch still in transition has not
+// disabled the patches it replaces yet, but the simulation completes the
+// transition next, so those patches do not count.
 func overlapHolders(p *pass, e *effect, fn patchFunc) []*patchState {
-	return p.s.activeHolders(fn.key, func(h *patchState) bool { return h != e.patch })
+	upgrading := e.live && e.patch.transition && e.patch.modeKnown && isReplace(p.sem(), e.patch.mode)
+	return p.s.activeHolders(fn.key, func(h *patchState) bool {
+		if h == e.patch {
+			return false
+		}
+		return !upgrading || h.order > e.patch.order || !p.s.replaces(e.patch, h)
+	})
 }
 
 // hasKnownReplace reports whether any of patches is known to be a replace

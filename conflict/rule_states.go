@@ -86,7 +86,12 @@ func checkStateCompatible(p *pass, c *candidate) {
 		// mainline, the same tag or set otherwise.
 		if p.sem() != Mainline {
 			if !h.modeKnown {
-				continue // checkStateSets notes it
+				// h may be of the same tag or set; only a patch that may
+				// declare states matters.
+				if (replace || len(n.states) > 0) && (!h.statesKnown || len(h.states) > 0) {
+					p.notef("%s is not checked against %s, whose %s is unknown", n.name, h.name, groupWord(p.sem()))
+				}
+				continue
 			}
 			if h.mode.Value != n.mode.Value {
 				continue

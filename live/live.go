@@ -29,6 +29,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -83,7 +84,13 @@ type Patch struct {
 	Enabled    bool
 	Transition bool
 	// Replace is nil on kernels before 6.11, which have no replace file.
-	Replace *bool
+	// ReplaceValue is the number in that file: 0 or 1 in mainline, the
+	// u32 tag under the replace-tag proposal, which reuses the field.
+	Replace      *bool
+	ReplaceValue *uint32
+	// ReplaceSet is the replace_set file of the replace-set proposal,
+	// which takes the place of replace there; nil when absent.
+	ReplaceSet *uint32
 	// StackOrder is the 1-based position in the kernel's patch list: the
 	// value of the stack_order file when OrderSource is OrderStackOrder,
 	// else the position derived from proc/modules.
@@ -246,6 +253,24 @@ func (r *reader) readValue(p string) (value int, present bool, err error) {
 		return 0, true, fmt.Errorf("%s: invalid value %q: expected a decimal number", p, text)
 	}
 	return value, true, nil
+}
+
+// readUint32 reads an attribute printed with "%u\n".
+func (r *reader) readUint32(p string) (value uint32, present bool, err error) {
+	data, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+
+	text := strings.TrimSuffix(string(data), "\n")
+	v, err := strconv.ParseUint(text, 10, 32)
+	if err != nil || strings.HasPrefix(text, "+") {
+		return 0, true, fmt.Errorf("%s: invalid value %q: expected an unsigned 32-bit decimal number", p, text)
+	}
+	return uint32(v), true, nil
 }
 
 // readFlag reads a 0 or 1 attribute.

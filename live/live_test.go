@@ -38,9 +38,9 @@ func TestReadScenarios(t *testing.T) {
 			want: &State{
 				KernelRelease: "6.16.12+deb13-amd64",
 				Patches: []Patch{
-					{Name: "klpc_cumulative", Enabled: true, Replace: ptr(true), StackOrder: 1, Objects: []Object{vmlinux("cmdline_proc_show", "uptime_proc_show")}},
-					{Name: "klpc_overlap_a", Enabled: true, Replace: ptr(false), StackOrder: 2, Objects: []Object{vmlinux("cmdline_proc_show")}},
-					{Name: "klpc_overlap_b", Enabled: true, Replace: ptr(false), StackOrder: 3, Objects: []Object{vmlinux("cmdline_proc_show")}},
+					{Name: "klpc_cumulative", Enabled: true, Replace: ptr(true), ReplaceValue: ptr(uint32(1)), StackOrder: 1, Objects: []Object{vmlinux("cmdline_proc_show", "uptime_proc_show")}},
+					{Name: "klpc_overlap_a", Enabled: true, Replace: ptr(false), ReplaceValue: ptr(uint32(0)), StackOrder: 2, Objects: []Object{vmlinux("cmdline_proc_show")}},
+					{Name: "klpc_overlap_b", Enabled: true, Replace: ptr(false), ReplaceValue: ptr(uint32(0)), StackOrder: 3, Objects: []Object{vmlinux("cmdline_proc_show")}},
 				},
 				OrderSource: OrderStackOrder,
 				Modules: []Module{
@@ -84,10 +84,10 @@ func TestReadScenarios(t *testing.T) {
 			want: &State{
 				KernelRelease: "6.12.118+deb12-amd64",
 				Patches: []Patch{
-					{Name: "klpc_multi", Enabled: true, Replace: ptr(false), StackOrder: 1, Objects: []Object{klpcMultiExt4, vmlinux("cmdline_proc_show", "version_proc_show")}},
+					{Name: "klpc_multi", Enabled: true, Replace: ptr(false), ReplaceValue: ptr(uint32(0)), StackOrder: 1, Objects: []Object{klpcMultiExt4, vmlinux("cmdline_proc_show", "version_proc_show")}},
 					// The ext4 object and version_proc_show are the nops
 					// of the replace transition.
-					{Name: "klpc_cumulative", Enabled: true, Transition: true, Replace: ptr(true), StackOrder: 2, Objects: []Object{klpcMultiExt4, vmlinux("cmdline_proc_show", "uptime_proc_show", "version_proc_show")}},
+					{Name: "klpc_cumulative", Enabled: true, Transition: true, Replace: ptr(true), ReplaceValue: ptr(uint32(1)), StackOrder: 2, Objects: []Object{klpcMultiExt4, vmlinux("cmdline_proc_show", "uptime_proc_show", "version_proc_show")}},
 				},
 				OrderSource: OrderProcModules,
 				Modules: []Module{
@@ -107,8 +107,8 @@ func TestReadScenarios(t *testing.T) {
 			want: &State{
 				KernelRelease: "6.16.12+deb13-amd64",
 				Patches: []Patch{
-					{Name: "klpc_states", Enabled: true, Replace: ptr(true), StackOrder: 1, Objects: []Object{vmlinux("cmdline_proc_show")}},
-					{Name: "klpc_overlap_b", Enabled: true, Replace: ptr(false), StackOrder: 2, Objects: []Object{vmlinux("cmdline_proc_show")}},
+					{Name: "klpc_states", Enabled: true, Replace: ptr(true), ReplaceValue: ptr(uint32(1)), StackOrder: 1, Objects: []Object{vmlinux("cmdline_proc_show")}},
+					{Name: "klpc_overlap_b", Enabled: true, Replace: ptr(false), ReplaceValue: ptr(uint32(0)), StackOrder: 2, Objects: []Object{vmlinux("cmdline_proc_show")}},
 				},
 				OrderSource: OrderStackOrder,
 				Modules: []Module{
@@ -290,10 +290,30 @@ func TestReadWithoutLivepatchDirectory(t *testing.T) {
 	}
 }
 
+// TestReadProposalAttributes reads a replace tag in the replace file, as
+// the replace-tag proposal reuses it, and the replace_set file of the
+// replace-set proposal.
+func TestReadProposalAttributes(t *testing.T) {
+	dir := copyScenario(t, "stack-order-6.16")
+	writeFile(t, dir, "sys/kernel/livepatch/klpc_overlap_a/replace", "7\n")
+	writeFile(t, dir, "sys/kernel/livepatch/klpc_overlap_b/replace_set", "4294967295\n")
+
+	s, err := Read(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if got := s.Patches[1]; *got.Replace != true || *got.ReplaceValue != 7 || got.ReplaceSet != nil {
+		t.Errorf("klpc_overlap_a: replace %v, value %v, set %v; want true, 7, nil", *got.Replace, *got.ReplaceValue, got.ReplaceSet)
+	}
+	if got := s.Patches[2]; got.ReplaceSet == nil || *got.ReplaceSet != 4294967295 {
+		t.Errorf("klpc_overlap_b: replace_set %v, want 4294967295", got.ReplaceSet)
+	}
+}
+
 func TestReadSkipsUnknownFiles(t *testing.T) {
 	dir := copyScenario(t, "stack-order-6.16")
 	writeFile(t, dir, "sys/kernel/livepatch/klpc_overlap_a/force", "")
-	writeFile(t, dir, "sys/kernel/livepatch/klpc_overlap_a/replace_set", "0\n")
 	writeFile(t, dir, "sys/kernel/livepatch/klpc_overlap_a/vmlinux/patched", "1\n")
 	writeFile(t, dir, "sys/kernel/livepatch/klpc_overlap_a/vmlinux/cmdline_proc_show,1/extra", "x\n")
 	writeFile(t, dir, "sys/kernel/livepatch/.gitkeep", "")
@@ -302,7 +322,7 @@ func TestReadSkipsUnknownFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Patch{Name: "klpc_overlap_a", Enabled: true, Replace: ptr(false), StackOrder: 2, Objects: []Object{vmlinux("cmdline_proc_show")}}
+	want := Patch{Name: "klpc_overlap_a", Enabled: true, Replace: ptr(false), ReplaceValue: ptr(uint32(0)), StackOrder: 2, Objects: []Object{vmlinux("cmdline_proc_show")}}
 	if diff := cmp.Diff(want, s.Patches[1]); diff != "" {
 		t.Errorf("Patches[1] mismatch (-want +got):\n%s", diff)
 	}
@@ -432,7 +452,7 @@ func TestReadErrors(t *testing.T) {
 			change: func(t *testing.T, dir string) {
 				writeFile(t, dir, "sys/kernel/livepatch/klpc_overlap_a/replace", " 1\n")
 			},
-			want: `read snapshot $DIR: read livepatch directory: $DIR/sys/kernel/livepatch/klpc_overlap_a/replace: invalid value " 1": expected a decimal number`,
+			want: `read snapshot $DIR: read livepatch directory: $DIR/sys/kernel/livepatch/klpc_overlap_a/replace: invalid value " 1": expected an unsigned 32-bit decimal number`,
 		},
 		{
 			name: "stack_order zero",

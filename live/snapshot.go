@@ -200,7 +200,7 @@ func (w *snapshotWriter) copyPatch(rel string) error {
 	if err != nil {
 		return err
 	}
-	for _, attr := range []string{"transition", "replace", "stack_order"} {
+	for _, attr := range []string{"transition", "replace", "replace_set", "stack_order"} {
 		if err := w.copySmall(rel+"/"+attr, false); err != nil {
 			return err
 		}

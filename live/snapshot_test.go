@@ -158,8 +158,8 @@ func TestSnapshotHostTree(t *testing.T) {
 	wantState := &State{
 		KernelRelease: "6.16.12+deb13-amd64",
 		Patches: []Patch{
-			{Name: "klpc_multi", Enabled: true, Replace: ptr(false), StackOrder: 1, Objects: []Object{klpcMultiExt4, vmlinux("cmdline_proc_show", "version_proc_show")}},
-			{Name: "klpc_overlap_a", Enabled: true, Replace: ptr(false), StackOrder: 2, Objects: []Object{vmlinux("cmdline_proc_show"), {Name: "xfs"}}},
+			{Name: "klpc_multi", Enabled: true, Replace: ptr(false), ReplaceValue: ptr(uint32(0)), StackOrder: 1, Objects: []Object{klpcMultiExt4, vmlinux("cmdline_proc_show", "version_proc_show")}},
+			{Name: "klpc_overlap_a", Enabled: true, Replace: ptr(false), ReplaceValue: ptr(uint32(0)), StackOrder: 2, Objects: []Object{vmlinux("cmdline_proc_show"), {Name: "xfs"}}},
 		},
 		OrderSource: OrderStackOrder,
 		Modules: []Module{

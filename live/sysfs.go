@@ -72,12 +72,21 @@ func (r *reader) readPatch(dir, name string) (Patch, error) {
 	}
 	patch.Transition = transition
 
-	replace, present, err := r.readFlag(filepath.Join(dir, "replace"))
+	replace, present, err := r.readUint32(filepath.Join(dir, "replace"))
 	if err != nil {
 		return Patch{}, err
 	}
 	if present {
-		patch.Replace = &replace
+		flag := replace != 0
+		patch.Replace, patch.ReplaceValue = &flag, &replace
+	}
+
+	set, present, err := r.readUint32(filepath.Join(dir, "replace_set"))
+	if err != nil {
+		return Patch{}, err
+	}
+	if present {
+		patch.ReplaceSet = &set
 	}
 
 	stackOrderFile := filepath.Join(dir, "stack_order")

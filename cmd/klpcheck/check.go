@@ -562,6 +562,12 @@ func convertLiveState(state *live.State) *conflict.LiveState {
 			Transition: p.Transition,
 			Replace:    tristate(p.Replace),
 		}
+		if p.ReplaceValue != nil {
+			lp.ReplaceValue = *p.ReplaceValue
+		}
+		if p.ReplaceSet != nil {
+			lp.ReplaceSet, lp.ReplaceSetKnown = *p.ReplaceSet, true
+		}
 		// live.Patch.StackOrder is a position derived from proc/modules
 		// when the kernel has no stack_order attribute (before 6.14), and
 		// conflict.LivePatch.StackOrder holds only the attribute.

@@ -225,7 +225,7 @@ func TestConvertLiveStateStackOrder(t *testing.T) {
 	want := &conflict.LiveState{
 		Patches: []conflict.LivePatch{
 			{
-				Name: "klpc_states", Enabled: true, Replace: conflict.Yes, StackOrder: 1,
+				Name: "klpc_states", Enabled: true, Replace: conflict.Yes, ReplaceValue: 1, StackOrder: 1,
 				Objects: []conflict.LiveObject{{Name: "vmlinux", Funcs: []conflict.LiveFunc{{Name: "cmdline_proc_show", Sympos: 1}}}},
 			},
 			{
