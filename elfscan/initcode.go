@@ -180,6 +180,9 @@ type enableCall struct {
 	text  string
 	arg   value
 	reach bool // false when found only by the linear scan of unreached code
+	// stored is set when every path to the call stored to the replace
+	// field of the patch it enables.
+	stored bool
 }
 
 type fieldStore struct {
@@ -195,6 +198,9 @@ type fieldStore struct {
 	// source names the register that held the value, empty for an
 	// immediate.
 	source string
+	// late is set for a store that every path reaches after
+	// klp_enable_patch, which has read replace by then.
+	late bool
 }
 
 type handOff struct {
@@ -257,6 +263,9 @@ func (f *initFacts) decide(section string, fieldOffset uint64) livepatch.Replace
 		if !s.known {
 			return unknownReplace("replace is set to a value computed at run time: %s", f.describe(s))
 		}
+		if s.late {
+			return unknownReplace("replace is set after %s read it: %s", enableFunction, f.describe(s))
+		}
 		stores = append(stores, s)
 	}
 	if len(stores) == 0 {
@@ -265,6 +274,14 @@ func (f *initFacts) decide(section string, fieldOffset uint64) livepatch.Replace
 				fieldOffset, f.describe(f.untrackedStores[0]))
 		}
 		return unknownReplace("no store to replace at offset %#x of the klp_patch", fieldOffset)
+	}
+	// The stores must cover every path to the enable call: on a path
+	// without one, the patch keeps kzalloc's zero.
+	for _, call := range f.enables {
+		if call.reach && call.arg.kind == valueAlloc && !call.stored {
+			return unknownReplace("replace is set on some paths to %s at %s but not on all, so it depends on the path taken: %s",
+				enableFunction, f.place(call.at), f.describe(stores[0]))
+		}
 	}
 	first := stores[0]
 	for _, s := range stores[1:] {

@@ -64,19 +64,26 @@ type state struct {
 	// later hand-off, such as kpatch's patch_free_livepatch on the error
 	// path, cannot change what it read.
 	enabled bool
+	// stored holds the kmalloc sites whose replace field every path to this
+	// point has stored to. A store on some paths only leaves the kzalloc
+	// zero on the others.
+	stored map[uint64]bool
 }
 
 func newState() *state {
-	return &state{regs: map[reg]value{}, mem: map[symAddr]value{}}
+	return &state{regs: map[reg]value{}, mem: map[symAddr]value{}, stored: map[uint64]bool{}}
 }
 
 func (s *state) clone() *state {
-	c := &state{regs: make(map[reg]value, len(s.regs)), mem: make(map[symAddr]value, len(s.mem)), enabled: s.enabled}
+	c := &state{regs: make(map[reg]value, len(s.regs)), mem: make(map[symAddr]value, len(s.mem)), enabled: s.enabled, stored: make(map[uint64]bool, len(s.stored))}
 	for r, v := range s.regs {
 		c.regs[r] = v
 	}
 	for a, v := range s.mem {
 		c.mem[a] = v
+	}
+	for site := range s.stored {
+		c.stored[site] = true
 	}
 	return c
 }
@@ -102,6 +109,12 @@ func meet(old, incoming *state) (*state, bool) {
 	for a, v := range merged.mem {
 		if w, ok := incoming.mem[a]; !ok || w != v {
 			delete(merged.mem, a)
+			changed = true
+		}
+	}
+	for site := range merged.stored {
+		if !incoming.stored[site] {
+			delete(merged.stored, site)
 			changed = true
 		}
 	}
@@ -735,11 +748,14 @@ func (a *analysis) applyStore(st *state, in *instr, e effect, facts *initFacts) 
 
 	case placeAlloc:
 		field := int64(a.fieldOffset)
-		if facts != nil && p.disp < field+4 && field < p.disp+int64(e.width) {
-			facts.fieldStores = append(facts.fieldStores, fieldStore{
-				site: p.site, at: in.at, text: in.disassembly(), disp: p.disp, width: e.width,
-				known: known, value: truncated, source: source,
-			})
+		if p.disp < field+4 && field < p.disp+int64(e.width) {
+			st.stored[p.site] = true
+			if facts != nil {
+				facts.fieldStores = append(facts.fieldStores, fieldStore{
+					site: p.site, at: in.at, text: in.disassembly(), disp: p.disp, width: e.width,
+					known: known, value: truncated, source: source, late: st.enabled,
+				})
+			}
 		}
 
 	case placeUnknown:
@@ -758,7 +774,8 @@ func (a *analysis) applyCall(st *state, in *instr, e effect, facts *initFacts) {
 		arg := st.regs[a.model.argReg]
 		switch {
 		case e.target == enableFunction:
-			facts.enables = append(facts.enables, enableCall{at: in.at, text: in.disassembly(), arg: arg, reach: true})
+			stored := arg.kind == valueAlloc && st.stored[arg.n]
+			facts.enables = append(facts.enables, enableCall{at: in.at, text: in.disassembly(), arg: arg, reach: true, stored: stored})
 		case arg.kind == valueAlloc && !st.enabled && baseFunctionName(e.target) != freeFunction && !isKmalloc(e.target):
 			callee := e.target
 			if callee == "" {

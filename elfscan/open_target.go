@@ -32,12 +32,16 @@ func OpenDecompressed(path string) (r io.ReaderAt, size int64, closeFile func() 
 		return nil, 0, nil, errors.New("is a directory")
 	}
 
-	r, size, err = decompress(f, st.Size())
+	r, size, release, err := decompress(f, st.Size())
 	if err != nil {
 		f.Close()
 		return nil, 0, nil, err
 	}
-	return r, size, f.Close, nil
+	closeAll := func() error {
+		release()
+		return f.Close()
+	}
+	return r, size, closeAll, nil
 }
 
 // NewELFFile parses the ELF header and section headers of a 64-bit ELF

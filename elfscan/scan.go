@@ -65,10 +65,11 @@ func Open(path string) (*livepatch.Module, error) {
 		return nil, &Error{Path: path, Err: errors.New("is a directory")}
 	}
 
-	r, size, err := decompress(f, st.Size())
+	r, size, release, err := decompress(f, st.Size())
 	if err != nil {
 		return nil, &Error{Path: path, Err: err}
 	}
+	defer release()
 	return Parse(r, size, path)
 }
 
@@ -82,15 +83,19 @@ func unwrapPathError(err error) error {
 	return err
 }
 
-// decompress returns a reader over the module's ELF bytes. A plain ELF file
-// is read in place, in blocks on demand, and a compressed one is
-// decompressed into memory.
-func decompress(f *os.File, size int64) (io.ReaderAt, int64, error) {
+// decompress returns a reader over the module's ELF bytes and a function
+// that releases what the reader holds. A plain ELF file is read in place,
+// in blocks on demand. A compressed one is decompressed into memory up to
+// inMemoryLimit bytes, and the rest into an unlinked temporary file, so
+// that a file that expands without end costs at most MaxDecompressedSize
+// bytes of disk before it is rejected, not memory.
+func decompress(f *os.File, size int64) (io.ReaderAt, int64, func(), error) {
 	plain := newBlockReader(f, size)
+	nothing := func() {}
 	var magic [6]byte
 	n, err := plain.ReadAt(magic[:], 0)
 	if err != nil && err != io.EOF {
-		return nil, 0, fmt.Errorf("read magic: %w", err)
+		return nil, 0, nil, fmt.Errorf("read magic: %w", err)
 	}
 	head := magic[:n]
 
@@ -105,14 +110,14 @@ func decompress(f *os.File, size int64) (io.ReaderAt, int64, error) {
 		// without a buffer is one pread per byte.
 		xr, err := xz.NewReader(bufio.NewReader(io.NewSectionReader(f, 0, size)))
 		if err != nil {
-			return nil, 0, fmt.Errorf("decompress xz: %w", err)
+			return nil, 0, nil, fmt.Errorf("decompress xz: %w", err)
 		}
 		dec = xr
 	case bytes.HasPrefix(head, []byte{0x28, 0xb5, 0x2f, 0xfd}):
 		format = "zstd"
 		zr, err := zstd.NewReader(io.NewSectionReader(f, 0, size), zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(MaxDecompressedSize))
 		if err != nil {
-			return nil, 0, fmt.Errorf("decompress zstd: %w", err)
+			return nil, 0, nil, fmt.Errorf("decompress zstd: %w", err)
 		}
 		defer zr.Close()
 		dec = zr
@@ -120,22 +125,47 @@ func decompress(f *os.File, size int64) (io.ReaderAt, int64, error) {
 		format = "gzip"
 		gr, err := gzip.NewReader(io.NewSectionReader(f, 0, size))
 		if err != nil {
-			return nil, 0, fmt.Errorf("decompress gzip: %w", err)
+			return nil, 0, nil, fmt.Errorf("decompress gzip: %w", err)
 		}
 		dec = gr
 	default:
-		return plain, size, nil
+		return plain, size, nothing, nil
 	}
 
 	var buf bytes.Buffer
-	if _, err := io.Copy(&buf, io.LimitReader(dec, MaxDecompressedSize+1)); err != nil {
-		return nil, 0, fmt.Errorf("decompress %s: %w", format, err)
+	if _, err := io.Copy(&buf, io.LimitReader(dec, inMemoryLimit+1)); err != nil {
+		return nil, 0, nil, fmt.Errorf("decompress %s: %w", format, err)
 	}
-	if buf.Len() > MaxDecompressedSize {
-		return nil, 0, fmt.Errorf("decompress %s: output exceeds %d bytes", format, MaxDecompressedSize)
+	if buf.Len() <= inMemoryLimit {
+		return memFile(buf.Bytes()), int64(buf.Len()), nothing, nil
 	}
-	return memFile(buf.Bytes()), int64(buf.Len()), nil
+
+	tmp, err := os.CreateTemp("", "klpcheck-*.ko")
+	if err != nil {
+		return nil, 0, nil, fmt.Errorf("decompress %s: %w", format, err)
+	}
+	// The file stays readable through tmp after its name is gone, and
+	// nothing is left behind if klpcheck is killed.
+	os.Remove(tmp.Name())
+	release := func() { tmp.Close() }
+
+	// buf holds inMemoryLimit+1 bytes, so the total stops one byte past
+	// the limit.
+	written, err := io.Copy(tmp, io.MultiReader(&buf, io.LimitReader(dec, MaxDecompressedSize-inMemoryLimit)))
+	if err != nil {
+		release()
+		return nil, 0, nil, fmt.Errorf("decompress %s: %w", format, err)
+	}
+	if written > MaxDecompressedSize {
+		release()
+		return nil, 0, nil, fmt.Errorf("decompress %s: output exceeds %d bytes", format, MaxDecompressedSize)
+	}
+	return newBlockReader(tmp, written), written, release, nil
 }
+
+// inMemoryLimit is how much decompressed data decompress keeps in memory,
+// in bytes. Kernel modules without debug information are far smaller.
+const inMemoryLimit = 64 << 20
 
 // Parse reads a livepatch module of size bytes from r. name is used as the
 // module path in errors and in the result.
@@ -206,39 +236,76 @@ func parse(r io.ReaderAt, size int64, name string) (*livepatch.Module, error) {
 	return m, nil
 }
 
-// Discover expands command-line paths into module files. A file is taken as
-// given. A directory is walked for .ko, .ko.xz, .ko.zst and .ko.gz files,
-// returned in lexical path order, as kpatch load --all would load them.
-// A path that does not exist is an *Error.
+// Discover expands command-line paths into module files, as Walk does,
+// and fails on the first path or entry that cannot be read.
 func Discover(paths []string) ([]string, error) {
 	var files []string
 	for _, p := range paths {
-		st, err := os.Stat(p)
-		if err != nil {
-			return nil, &Error{Path: p, Err: unwrapPathError(err)}
+		found, problems := Walk(p)
+		if len(problems) > 0 {
+			return nil, problems[0]
 		}
-		if !st.IsDir() {
-			files = append(files, p)
-			continue
-		}
-
-		var found []string
-		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return &Error{Path: path, Err: unwrapPathError(err)}
-			}
-			if d.Type().IsRegular() && isModuleName(d.Name()) {
-				found = append(found, path)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-		sort.Strings(found)
 		files = append(files, found...)
 	}
 	return files, nil
+}
+
+// Walk expands one command-line path into module files. A file is taken
+// as given. A directory, or a symbolic link to one, is walked for .ko,
+// .ko.xz, .ko.zst and .ko.gz files, returned in lexical path order, as
+// kpatch load --all would load them. A symbolic link inside it counts as
+// the file it points to. Links to directories are not followed, so that a
+// link loop cannot make the walk endless.
+//
+// An entry that cannot be read, such as a subdirectory without permission
+// or a dangling module link, is returned as a problem, and the walk goes on
+// with the rest. A path that does not exist is the only problem.
+func Walk(path string) (files []string, problems []*Error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, []*Error{{Path: path, Err: unwrapPathError(err)}}
+	}
+	if !st.IsDir() {
+		return []string{path}, nil
+	}
+
+	// WalkDir does not follow a link given as its root; a trailing
+	// separator makes the lookup resolve it.
+	root := path
+	if lst, err := os.Lstat(path); err == nil && lst.Mode()&fs.ModeSymlink != 0 {
+		root = path + string(filepath.Separator)
+	}
+
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			problems = append(problems, &Error{Path: p, Err: unwrapPathError(err)})
+			if d != nil && d.IsDir() && p != root {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if !isModuleName(d.Name()) {
+			return nil
+		}
+		switch {
+		case d.Type().IsRegular():
+			files = append(files, p)
+		case d.Type()&fs.ModeSymlink != 0:
+			target, err := os.Stat(p)
+			switch {
+			case err != nil:
+				problems = append(problems, &Error{Path: p, Err: unwrapPathError(err)})
+			case target.Mode().IsRegular():
+				files = append(files, p)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		problems = append(problems, &Error{Path: path, Err: unwrapPathError(err)})
+	}
+	sort.Strings(files)
+	return files, problems
 }
 
 func isModuleName(name string) bool {

@@ -576,7 +576,12 @@ var (
 	// the reader stops there, before it compares the two stores.
 	conflictingDetail = regexp.MustCompile(`^(stores to replace disagree: \S.* at \.init\.text\+0x[0-9a-f]+( with \S+ = 0x[0-9a-f]+)?; \S.* at \.init\.text\+0x[0-9a-f]+( with \S+ = 0x[0-9a-f]+)?` +
 		`|klp_patch is passed to livepatch_want_replace at \.init\.text\+0x[0-9a-f]+, which may set replace)$`)
-	noStoreDetail       = regexp.MustCompile(`^no store to replace at offset 0x18 of the klp_patch$`)
+	noStoreDetail = regexp.MustCompile(`^no store to replace at offset 0x18 of the klp_patch$`)
+	// On arches whose first argument register also returns the pointer,
+	// the call that chooses the path receives the patch first.
+	onePathDetail = regexp.MustCompile(`^(replace is set on some paths to klp_enable_patch at \.init\.text\+0x[0-9a-f]+ but not on all, so it depends on the path taken: \S.* at \.init\.text\+0x[0-9a-f]+( with \S+ = 0x[0-9a-f]+)?` +
+		`|klp_patch is passed to livepatch_want_replace at \.init\.text\+0x[0-9a-f]+, which may set replace)$`)
+	afterEnableDetail   = regexp.MustCompile(`^replace is set after klp_enable_patch read it: \S.* at \.init\.text\+0x[0-9a-f]+( with \S+ = 0x[0-9a-f]+)?$`)
 	replaceParamDetail  = regexp.MustCompile(`^` + regexp.QuoteMeta("default of module parameter replace (replace); insmod replace=N overrides it") + `$`)
 	replaceOnInitCode   = livepatch.Replace{Known: true, Value: 1, Width: 1, Source: livepatch.ReplaceFromInitCode}
 	replaceOffInitCode  = livepatch.Replace{Known: true, Value: 0, Width: 1, Source: livepatch.ReplaceFromInitCode}
@@ -665,6 +670,16 @@ func generatedCases() []syntheticCase {
 				name: l.name + " no replace store", producer: l.producer,
 				patch:   withReplace(l.patch, elftest.ReplaceSpec{Value: 1, Omit: true}),
 				replace: replaceUnknownValue, detail: fixedDetail(noStoreDetail),
+			},
+			syntheticCase{
+				name: l.name + " replace stored on one path", producer: l.producer,
+				patch:   withReplace(l.patch, elftest.ReplaceSpec{Value: 1, OnePath: true}),
+				replace: replaceUnknownValue, detail: fixedDetail(onePathDetail),
+			},
+			syntheticCase{
+				name: l.name + " replace stored after enable", producer: l.producer,
+				patch:   withReplace(l.patch, elftest.ReplaceSpec{Value: 1, AfterEnable: true}),
+				replace: replaceUnknownValue, detail: fixedDetail(afterEnableDetail),
 			},
 			syntheticCase{
 				name: l.name + " conflicting replace stores", producer: l.producer,

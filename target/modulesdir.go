@@ -153,14 +153,33 @@ func readModuleList(root string, c *contents) error {
 // default search order ("updates built-in") has it, and otherwise the
 // first in lexical path order.
 func walkModules(root string, c *contents) error {
+	// WalkDir does not follow a link given as its root; a trailing
+	// separator makes the lookup resolve it. A link to a module file inside
+	// counts as that file, and links to directories are not followed.
+	walkRoot := root
+	if lst, err := os.Lstat(root); err == nil && lst.Mode()&fs.ModeSymlink != 0 {
+		walkRoot = root + string(filepath.Separator)
+	}
 	var files []string
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(walkRoot, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return &Error{Path: p, Err: unwrapPathError(err)}
 		}
-		if d.Type().IsRegular() && isModuleFile(d.Name()) {
-			files = append(files, p)
+		if !isModuleFile(d.Name()) {
+			return nil
 		}
+		if d.Type()&fs.ModeSymlink != 0 {
+			st, err := os.Stat(p)
+			if err != nil {
+				return &Error{Path: p, Err: unwrapPathError(err)}
+			}
+			if !st.Mode().IsRegular() {
+				return nil
+			}
+		} else if !d.Type().IsRegular() {
+			return nil
+		}
+		files = append(files, p)
 		return nil
 	})
 	if err != nil {

@@ -436,10 +436,9 @@ func readCheckInputs(planFile *plan.File, semantics conflict.Semantics, paths []
 	}
 
 	for i, path := range paths {
-		if err := expanded[i].err; err != nil {
+		for _, err := range expanded[i].errs {
 			in.errors = append(in.errors, *inputError(path, err))
 			in.status = exitInputError
-			continue
 		}
 
 		for range expanded[i].files {
@@ -454,11 +453,11 @@ func readCheckInputs(planFile *plan.File, semantics conflict.Semantics, paths []
 	return in
 }
 
-// expandedPath is the module files found under one command-line path, or
-// why none could be listed.
+// expandedPath is the module files found under one command-line path, and
+// the entries under it that could not be read.
 type expandedPath struct {
 	files []string
-	err   error
+	errs  []error
 }
 
 // openModuleFiles lists the module files of the plan entries and of each
@@ -475,14 +474,15 @@ func openModuleFiles(planFile *plan.File, paths []string) (next func() elfscan.R
 
 	expanded = make([]expandedPath, len(paths))
 	for i, path := range paths {
-		found, err := elfscan.Discover([]string{path})
-		if err == nil && len(found) == 0 {
-			err = errors.New("no .ko, .ko.xz, .ko.zst or .ko.gz files found")
+		found, problems := elfscan.Walk(path)
+		expanded[i] = expandedPath{files: found}
+		for _, p := range problems {
+			expanded[i].errs = append(expanded[i].errs, p)
 		}
-		expanded[i] = expandedPath{files: found, err: err}
-		if err == nil {
-			files = append(files, found...)
+		if len(found) == 0 && len(problems) == 0 {
+			expanded[i].errs = []error{errors.New("no .ko, .ko.xz, .ko.zst or .ko.gz files found")}
 		}
+		files = append(files, found...)
 	}
 
 	results := elfscan.OpenAll(files, 0)

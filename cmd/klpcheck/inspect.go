@@ -96,10 +96,10 @@ func inspectPaths(paths []string) (report.Inspection, int) {
 	next, expanded := openModuleFiles(nil, paths)
 
 	for i, path := range paths {
-		if err := expanded[i].err; err != nil {
-			in.Modules = append(in.Modules, report.InspectedModule{Path: path, Error: inputError(path, err)})
+		for _, err := range expanded[i].errs {
+			e := inputError(path, err)
+			in.Modules = append(in.Modules, report.InspectedModule{Path: e.File, Error: e})
 			status = exitInputError
-			continue
 		}
 
 		for range expanded[i].files {

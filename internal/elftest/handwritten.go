@@ -30,13 +30,14 @@ import (
 //
 // HandWritten panics when p cannot be written: an unknown Arch, strides too
 // small for the fields, States or a replace value for a kernel without
-// them, or Replace.Omit or Replace.Conflicting, which apply to init code.
+// them, or Replace.Omit, Conflicting, OnePath or AfterEnable, which apply to
+// init code.
 func HandWritten(p Patch) *File {
 	m := newModule(p)
 	p = m.p
 	funcStride, objectStride := strides(p)
-	if p.Replace.Omit || p.Replace.Conflicting {
-		panic("elftest: Replace.Omit and Replace.Conflicting apply to generated init code, not to a static klp_patch")
+	if r := p.Replace; r.Omit || r.Conflicting || r.OnePath || r.AfterEnable {
+		panic("elftest: Replace.Omit, Conflicting, OnePath and AfterEnable apply to generated init code, not to a static klp_patch")
 	}
 
 	replaceOff, hasReplace, hasStates, registerFirst := int64(24), true, true, false

@@ -5,7 +5,7 @@ package elftest
 const replaceOffset = 24
 
 // wantReplaceFunc is the local function whose result selects the replace
-// value in the ReplaceSpec.Conflicting variant.
+// value in the ReplaceSpec.Conflicting and OnePath variants.
 const wantReplaceFunc = "livepatch_want_replace"
 
 // cacheFirstAllocators take (struct kmem_cache *, gfp_t, size_t) instead of
@@ -51,10 +51,15 @@ func (m *module) allocatingInit() *asm {
 
 	e.loadAddr(a, regTemp, m.thisModuleSymbol(), 0)
 	e.store(a, 8, regTemp, regSaved, 0)
-	m.replaceStores(a)
+	if !m.p.Replace.AfterEnable {
+		m.replaceStores(a)
+	}
 
 	e.movReg(a, regArg0, regSaved)
 	e.call(a, m.undefined("klp_enable_patch"))
+	if m.p.Replace.AfterEnable {
+		m.replaceStores(a)
+	}
 	e.leave(a)
 
 	a.bind(noMemory)
@@ -69,6 +74,12 @@ func (m *module) replaceStores(a *asm) {
 	e, r := m.enc, m.p.Replace
 	switch {
 	case r.Omit:
+	case r.OnePath:
+		skip := a.newLabel()
+		e.call(a, m.function(wantReplaceFunc))
+		e.branchZero(a, regRet, skip)
+		e.storeImm(a, r.Width, r.Value, regSaved, replaceOffset)
+		a.bind(skip)
 	case r.Conflicting:
 		other, join := a.newLabel(), a.newLabel()
 		e.call(a, m.function(wantReplaceFunc))

@@ -112,6 +112,11 @@ type ReplaceSpec struct {
 	// Conflicting stores Value on one path and Value^1 on another, chosen
 	// by the result of a call.
 	Conflicting bool
+	// OnePath stores Value on one path only, chosen by the result of a
+	// call; the other path keeps kzalloc's zero.
+	OnePath bool
+	// AfterEnable moves the store after the call of klp_enable_patch.
+	AfterEnable bool
 }
 
 // KlpReloc is one relocation in a klp relocation section
