@@ -34,8 +34,9 @@ new patch leaves out, the nop added for the active patch that stores 0 does not 
 one that stores 1, so a second nop with the same directory is added and fails the same way.
 Kernels with the commit treat 0 and 1 as equal and load the patch.`,
 	Fix: `Rebuild one of the patches so that both store the same old_sympos for the function,
-or deploy on a kernel that has the commit. When the target is known to have it, say so in
-the plan (or on the command line) to lower the finding to a note.`,
+or deploy on a kernel that has the commit. When the target is known to have it, or to lack
+it, say so with the plan key sympos_match or the flag --sympos-match: the finding becomes a
+note, or an error that refuses the load.`,
 	Semantics: []Semantics{Mainline},
 	checkLoad: checkSymposZeroOne,
 }

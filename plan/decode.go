@@ -18,7 +18,7 @@ import (
 
 // Valid keys at each level, in the order the messages list them.
 var (
-	fileKeys        = []string{"semantics", "kernel", "live", "targets", "fail_on", "patches", "suppressions"}
+	fileKeys        = []string{"semantics", "kernel", "sympos_match", "live", "targets", "fail_on", "patches", "suppressions"}
 	targetKeys      = []string{"path", "expect"}
 	patchKeys       = []string{"path", "replace", "tag", "set", "expect", "live_name"}
 	suppressionKeys = []string{"rule", "module", "object", "function", "reason"}
@@ -60,6 +60,10 @@ func (d *decoder) decodeFile(data []byte) *File {
 			f.Semantics = d.enumValue(value, key, semanticsValues)
 		case "kernel":
 			f.Kernel, _ = d.stringValue(value, key)
+		case "sympos_match":
+			if b, ok := d.boolValue(value, key); ok {
+				f.SymposMatch = &b
+			}
 		case "live":
 			if p, ok := d.stringValue(value, key); ok {
 				f.Live = resolve(f.Dir, p)

@@ -48,6 +48,10 @@ type File struct {
 	Semantics string
 	// Kernel is the target kernel release, for example 6.1.0-57-amd64.
 	Kernel string
+	// SymposMatch states whether the target kernel has commit 139560e8b973,
+	// which makes klp_find_func treat old_sympos 0 and 1 as equal; nil when
+	// the plan does not say.
+	SymposMatch *bool
 	// Live is the snapshot directory written by klpcheck snapshot.
 	Live string
 	// Targets are the files of the target kernel that klpcheck check

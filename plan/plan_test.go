@@ -228,12 +228,12 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "empty file",
 			yaml: "",
-			want: "plan.yaml: empty plan: expected a mapping with the keys semantics, kernel, live, targets, fail_on, patches, suppressions",
+			want: "plan.yaml: empty plan: expected a mapping with the keys semantics, kernel, sympos_match, live, targets, fail_on, patches, suppressions",
 		},
 		{
 			name: "only comments",
 			yaml: "# nothing yet\n",
-			want: "plan.yaml: empty plan: expected a mapping with the keys semantics, kernel, live, targets, fail_on, patches, suppressions",
+			want: "plan.yaml: empty plan: expected a mapping with the keys semantics, kernel, sympos_match, live, targets, fail_on, patches, suppressions",
 		},
 		{
 			name: "root is a list",
@@ -253,12 +253,12 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "unknown top-level key",
 			yaml: "semantics: mainline\npatchs: []\n",
-			want: `plan.yaml:2: unknown key "patchs"; valid keys: semantics, kernel, live, targets, fail_on, patches, suppressions`,
+			want: `plan.yaml:2: unknown key "patchs"; valid keys: semantics, kernel, sympos_match, live, targets, fail_on, patches, suppressions`,
 		},
 		{
 			name: "merge key",
 			yaml: "<<: {kernel: 6.1.0-57-amd64}\n",
-			want: `plan.yaml:1: unknown key "<<"; valid keys: semantics, kernel, live, targets, fail_on, patches, suppressions`,
+			want: `plan.yaml:1: unknown key "<<"; valid keys: semantics, kernel, sympos_match, live, targets, fail_on, patches, suppressions`,
 		},
 		{
 			name: "unknown patch key",
@@ -498,5 +498,18 @@ func TestPosition(t *testing.T) {
 	f := &File{Name: "deploy/plan.yaml"}
 	if got := f.Position(12); got != "deploy/plan.yaml:12" {
 		t.Errorf("Position(12) = %q, want %q", got, "deploy/plan.yaml:12")
+	}
+}
+
+func TestParseSymposMatch(t *testing.T) {
+	got, err := Parse([]byte("sympos_match: false\npatches:\n  - path: a.ko\n"), "plan.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.SymposMatch == nil || *got.SymposMatch {
+		t.Errorf("SymposMatch = %v, want false", got.SymposMatch)
+	}
+	if got.Lines["sympos_match"] != 1 {
+		t.Errorf("sympos_match line = %d, want 1", got.Lines["sympos_match"])
 	}
 }

@@ -25,10 +25,12 @@ type checkOptions struct {
 	planPath  string
 	liveDir   string
 	kernel    *livepatch.KernelVersion
-	failOn    *conflict.Severity
-	format    report.Format
-	outputs   []outputTarget
-	paths     []string
+	// symposMatch is the --sympos-match answer, Unknown when not given.
+	symposMatch conflict.Tristate
+	failOn      *conflict.Severity
+	format      report.Format
+	outputs     []outputTarget
+	paths       []string
 	// targets are the --target paths, in order.
 	targets []string
 
@@ -42,6 +44,10 @@ type checkSettings struct {
 	semantics conflict.Semantics
 	failOn    conflict.Severity
 	kernel    livepatch.KernelVersion
+	// symposMatch is whether the target has commit 139560e8b973, as the
+	// command line or the plan states it; Unknown leaves it to the
+	// release table of package conflict.
+	symposMatch conflict.Tristate
 	// kernelFrom names where kernel came from, for notes: "--kernel",
 	// "the plan file" or "the live snapshot". It is empty when the target
 	// kernel is unknown.
@@ -126,7 +132,7 @@ func runCheck(args []string, std streams) int {
 
 	result := conflict.Check(conflict.Plan{
 		Semantics: settings.semantics,
-		Kernel:    conflict.KernelInfo{Version: settings.kernel, Target: tgt.target, TargetExpect: tgt.expect},
+		Kernel:    conflict.KernelInfo{Version: settings.kernel, SymposMatch: settings.symposMatch, Target: tgt.target, TargetExpect: tgt.expect},
 		Live:      liveState,
 		Patches:   in.patches,
 	})
@@ -185,6 +191,17 @@ func parseCheckArgs(args []string, std streams) (checkOptions, int, bool) {
 		v, err := parseKernelRelease(release)
 		opts.kernel = &v
 		return err
+	})
+	fs.Func("sympos-match", "`ANSWER` yes or no: whether the target kernel has commit 139560e8b973, which matches\nold_sympos 0 and 1 (sympos-zero-one). Overrides the plan's sympos_match and the release table", func(answer string) error {
+		switch answer {
+		case "yes":
+			opts.symposMatch = conflict.Yes
+		case "no":
+			opts.symposMatch = conflict.No
+		default:
+			return fmt.Errorf("invalid answer %q: want yes or no", answer)
+		}
+		return nil
 	})
 	fs.Var(formatValue{format: &opts.format, allowed: formats}, "format",
 		"report format on standard output, `"+strings.Join(formatNames(formats), "|")+"`")
@@ -335,6 +352,12 @@ func resolveCheckSettings(opts checkOptions, planFile *plan.File) (checkSettings
 			settings.kernel, settings.kernelFrom = v, "the plan file"
 		}
 		settings.liveDir, settings.liveFromPlan = planFile.Live, planFile.Live != ""
+		if planFile.SymposMatch != nil {
+			settings.symposMatch = conflict.No
+			if *planFile.SymposMatch {
+				settings.symposMatch = conflict.Yes
+			}
+		}
 	}
 
 	if opts.semantics != "" {
@@ -348,6 +371,9 @@ func resolveCheckSettings(opts checkOptions, planFile *plan.File) (checkSettings
 	}
 	if opts.liveDir != "" {
 		settings.liveDir, settings.liveFromPlan = opts.liveDir, false
+	}
+	if opts.symposMatch != conflict.Unknown {
+		settings.symposMatch = opts.symposMatch
 	}
 	return settings, errors.Join(errs...)
 }

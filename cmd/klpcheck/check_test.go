@@ -318,3 +318,24 @@ func TestApplyLiveReleaseDiffers(t *testing.T) {
 		t.Errorf("notes (-want +got):\n%s", diff)
 	}
 }
+
+func TestResolveCheckSettingsSymposMatch(t *testing.T) {
+	no := false
+	f := &plan.File{Name: "plan.yaml", SymposMatch: &no}
+
+	fromPlan, err := resolveCheckSettings(checkOptions{}, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fromPlan.symposMatch != conflict.No {
+		t.Errorf("from the plan: symposMatch = %s, want no", fromPlan.symposMatch)
+	}
+
+	fromFlag, err := resolveCheckSettings(checkOptions{symposMatch: conflict.Yes}, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fromFlag.symposMatch != conflict.Yes {
+		t.Errorf("flag over plan: symposMatch = %s, want yes", fromFlag.symposMatch)
+	}
+}

@@ -229,8 +229,8 @@ the effective function map as the kernel has it and as check predicted it.
 A trial exercises one boot of one machine, while check reasons over the
 plan without running it; trial complements check rather than replacing it.
 It needs qemu-system-x86_64 and a statically linked busybox (Debian's
-qemu-system-x86 and busybox-static packages), and takes 5 to 10 seconds of
-wall time under software emulation. Modules that patches name as objects
+qemu-system-x86 and busybox-static packages), and takes 6 to 16 seconds of
+wall time under software emulation on a 2-core host. Modules that patches name as objects
 are loaded from --modules with their dependencies.
 
 Flags:
