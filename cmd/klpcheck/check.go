@@ -444,8 +444,14 @@ func readCheckInputs(planFile *plan.File, semantics conflict.Semantics, paths []
 
 	if planFile != nil {
 		for i, entry := range planFile.Patches {
+			failed := len(in.errors)
 			m, ok := in.readModule(next())
 			if !ok {
+				// Name the plan entry, where a wrong path is fixed.
+				if len(in.errors) > failed {
+					e := &in.errors[len(in.errors)-1]
+					e.Reason = fmt.Sprintf("%s: patches[%d]: %s", planFile.Position(entry.Line), i, e.Reason)
+				}
 				continue
 			}
 			mode, known, note := planEntryMode(planFile, i, entry, semantics, m)
