@@ -249,3 +249,29 @@ func TestCompressedModule(t *testing.T) {
 		})
 	}
 }
+
+// TestModulesDirOtherRelease reads a module of 6.1 that sits in a modules
+// tree named after 6.12: it does not describe the target, so reading it
+// fails with the two releases.
+func TestModulesDirOtherRelease(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "lib", "modules", "6.12.0-1-amd64")
+	data, err := os.ReadFile("../testdata/modules/6.1/target/klpc_target.ko")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(root, "extra"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(root, "extra", "klpc_target.ko")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	tg := loadOne(t, root)
+	_, err = tg.Module("klpc_target")
+
+	want := path + ": module klpc_target is built for 6.1.0-57-amd64, but the target kernel is 6.12.0-1-amd64 (from " + root + ")"
+	if err == nil || err.Error() != want {
+		t.Errorf("Module error = %v, want %s", err, want)
+	}
+}

@@ -1,6 +1,7 @@
 package target
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -332,6 +333,13 @@ func (t *Target) Module(name string) (*Object, error) {
 	if !ref.done {
 		ref.obj, ref.err = readModuleObject(ref.path)
 		ref.done = true
+		// A module built for another release, such as one left in the
+		// wrong modules tree, does not describe the target kernel.
+		if ref.err == nil && t.Release != "" && ref.obj.Vermagic != "" {
+			if release := releaseOfVermagic(ref.obj.Vermagic); release != "" && release != t.Release {
+				ref.obj, ref.err = nil, &Error{Path: ref.path, Err: fmt.Errorf("module %s is built for %s, but the target kernel is %s (from %s)", name, release, t.Release, t.ReleaseFrom)}
+			}
+		}
 	}
 	return ref.obj, ref.err
 }
