@@ -236,18 +236,25 @@ func (r *reader) findFilterFunctions() error {
 	return nil
 }
 
-// readValue reads a sysfs attribute printed with "%d\n". Present is false
-// when the file does not exist.
-func (r *reader) readValue(p string) (value int, present bool, err error) {
+// readAttr reads a one-line sysfs attribute without its newline. Present
+// is false when the file does not exist.
+func readAttr(p string) (text string, present bool, err error) {
 	data, err := os.ReadFile(p)
 	if errors.Is(err, fs.ErrNotExist) {
-		return 0, false, nil
+		return "", false, nil
 	}
 	if err != nil {
-		return 0, false, err
+		return "", false, err
 	}
+	return strings.TrimSuffix(string(data), "\n"), true, nil
+}
 
-	text := strings.TrimSuffix(string(data), "\n")
+// readValue reads a sysfs attribute printed with "%d\n".
+func (r *reader) readValue(p string) (value int, present bool, err error) {
+	text, present, err := readAttr(p)
+	if err != nil || !present {
+		return 0, present, err
+	}
 	value, ok := parseDecimal(text)
 	if !ok {
 		return 0, true, fmt.Errorf("%s: invalid value %q: expected a decimal number", p, text)
@@ -255,17 +262,12 @@ func (r *reader) readValue(p string) (value int, present bool, err error) {
 	return value, true, nil
 }
 
-// readUint32 reads an attribute printed with "%u\n".
+// readUint32 reads a sysfs attribute printed with "%u\n".
 func (r *reader) readUint32(p string) (value uint32, present bool, err error) {
-	data, err := os.ReadFile(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return 0, false, nil
+	text, present, err := readAttr(p)
+	if err != nil || !present {
+		return 0, present, err
 	}
-	if err != nil {
-		return 0, false, err
-	}
-
-	text := strings.TrimSuffix(string(data), "\n")
 	v, err := strconv.ParseUint(text, 10, 32)
 	if err != nil || strings.HasPrefix(text, "+") {
 		return 0, true, fmt.Errorf("%s: invalid value %q: expected an unsigned 32-bit decimal number", p, text)
