@@ -3,6 +3,8 @@ package report
 import (
 	"fmt"
 	"io"
+	"path"
+	"path/filepath"
 
 	"github.com/klpcheck/klpcheck/conflict"
 	"github.com/klpcheck/klpcheck/livepatch"
@@ -41,6 +43,30 @@ type Check struct {
 	// of findings that have no module file, because GitHub code scanning
 	// rejects results without a location.
 	PlanPath string
+	// LivePath is the live snapshot directory, if any. Without a plan file,
+	// its proc/modules file is the location of such findings.
+	LivePath string
+}
+
+// findingFile returns the file a finding is placed on: its module file,
+// else the plan file, else the file of the first related patch that has
+// one, else the live snapshot's proc/modules, else nothing.
+func (c Check) findingFile(f conflict.Finding) string {
+	if f.Path != "" {
+		return f.Path
+	}
+	if c.PlanPath != "" {
+		return c.PlanPath
+	}
+	for _, r := range f.Related {
+		if r.Path != "" {
+			return r.Path
+		}
+	}
+	if c.LivePath != "" {
+		return path.Join(filepath.ToSlash(c.LivePath), "proc", "modules")
+	}
+	return ""
 }
 
 // CheckFormats returns the formats that WriteCheck accepts.

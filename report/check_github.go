@@ -50,7 +50,7 @@ func WriteCheckGitHub(w io.Writer, c Check) error {
 		if f.Suppressed != nil {
 			continue
 		}
-		writeGitHubCommand(out, githubCommand(f.Severity), githubLocation(f, c.PlanPath), githubMessage(f))
+		writeGitHubCommand(out, githubCommand(f.Severity), githubLocation(f, c.findingFile(f)), githubMessage(f))
 	}
 
 	for _, f := range c.Result.Findings {
@@ -85,12 +85,8 @@ func githubCommand(s conflict.Severity) string {
 // githubLocation returns the file, line and title properties of a
 // finding's annotation. The file is the module file, or the plan file for
 // a finding without one, and is left out when neither is known.
-func githubLocation(f conflict.Finding, planPath string) []githubProperty {
+func githubLocation(f conflict.Finding, file string) []githubProperty {
 	var props []githubProperty
-	file := f.Path
-	if file == "" {
-		file = planPath
-	}
 	if file != "" {
 		props = append(props, githubProperty{"file", file})
 		if f.Line > 0 && file == f.Path {

@@ -8,10 +8,8 @@ package report
 //     whole upload when a result has no location, with the error
 //     "locationFromSarifResult: expected at least one location". A finding
 //     about a live patch or the plan as a whole has no module file, so it is
-//     placed on the plan file (Check.PlanPath). With no plan file such a
-//     result keeps only its logical locations.
-//     NOTE: whether GitHub accepts a location with logical locations only
-//     has not been tried.
+//     placed on the plan file (Check.PlanPath), else on the file of a
+//     related patch, else on the live snapshot's proc/modules.
 //   - GitHub resolves a relative artifact URI against the repository root,
 //     so module paths should be relative to it. klpcheck writes the path it
 //     was given, with forward slashes and percent-encoding, and marks it
@@ -217,7 +215,7 @@ func WriteCheckSARIF(w io.Writer, c Check) error {
 			ruleIndex[f.RuleID] = index
 			rules = append(rules, sarifUnknownRule(f))
 		}
-		results = append(results, sarifResultFor(f, index, c.PlanPath))
+		results = append(results, sarifResultFor(f, index, c.findingFile(f)))
 	}
 
 	log := sarifLog{
@@ -383,22 +381,13 @@ func sarifLevel(s conflict.Severity) string {
 	return "none"
 }
 
-// sarifResultFor converts one finding. The primary location is the module
-// file, or when the module has none (a live patch), the plan file, else
-// the file of the first related patch that has one, with the object and
-// the function as logical locations. GitHub code scanning rejects a
-// result whose locations have no physical location.
-func sarifResultFor(f conflict.Finding, ruleIndex int, planPath string) sarifResult {
+// sarifResultFor converts one finding, placed on file (Check.findingFile),
+// with the object and the function as logical locations. GitHub code
+// scanning rejects a result whose locations have no physical location.
+func sarifResultFor(f conflict.Finding, ruleIndex int, file string) sarifResult {
 	message := sarifLinkText(f.Message)
-	file := f.Path
-	if file == "" {
+	if f.Path == "" {
 		// The location no longer names the module, so the message does.
-		file = planPath
-		for _, r := range f.Related {
-			if file == "" && r.Path != "" {
-				file = r.Path
-			}
-		}
 		if f.Module != "" {
 			message = sarifLinkText(f.Module) + ": " + message
 		}

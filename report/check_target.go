@@ -44,17 +44,23 @@ func targetToJSON(t *TargetInfo) *targetJSON {
 // writeTargetText writes the target kernel's release and its inputs, one
 // line each as "kind  path", or nothing when no target was given. When no
 // input could be read it says so in place of an empty table.
-func writeTargetText(out *errWriter, t *TargetInfo) {
+//
+// When no input names the release, the one from the settings (kernel, from)
+// is shown, since the checks use it.
+func writeTargetText(out *errWriter, t *TargetInfo, kernel, from string) {
 	if t == nil {
 		return
 	}
 
 	release := "release unknown"
-	if t.Release != "" {
+	switch {
+	case t.Release != "":
 		release = displayString(t.Release)
 		if t.ReleaseFrom != "" {
 			release += " (from " + displayString(t.ReleaseFrom) + ")"
 		}
+	case kernel != "":
+		release = displayString(kernel) + " (from " + displayString(from) + ")"
 	}
 	out.printf("Target kernel: %s\n", release)
 	if len(t.Inputs) == 0 {

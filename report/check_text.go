@@ -43,7 +43,7 @@ func WriteCheckText(w io.Writer, c Check) error {
 	if c.Target == nil && c.Kernel != "" {
 		out.printf("Target kernel: %s (from %s)\n", displayString(c.Kernel), displayString(c.KernelFrom))
 	}
-	writeTargetText(out, c.Target)
+	writeTargetText(out, c.Target, c.Kernel, c.KernelFrom)
 
 	writeFindingsText(out, res.Findings, len(res.Notes), repeatedModules(res.Steps))
 	writeStepsText(out, res.Semantics, res.Steps)

@@ -154,6 +154,7 @@ func runCheck(args []string, std streams) int {
 		Rules:      conflict.Rules(),
 		Version:    buildVersion(),
 		PlanPath:   opts.planPath,
+		LivePath:   settings.liveDir,
 	}
 	render := func(w io.Writer, f report.Format) error {
 		return report.WriteCheck(w, f, c)
