@@ -142,10 +142,11 @@ func decompress(f *os.File, size int64) (io.ReaderAt, int64, func(), error) {
 
 	tmp, err := os.CreateTemp("", "klpcheck-*.ko")
 	if err != nil {
-		return nil, 0, nil, fmt.Errorf("decompress %s: %w", format, err)
+		return nil, 0, nil, fmt.Errorf("decompress %s: create temporary file for output over %d bytes: %w", format, inMemoryLimit, err)
 	}
-	// The file stays readable through tmp after its name is gone, and
-	// nothing is left behind if klpcheck is killed.
+	// The file stays readable through tmp after its name is gone, so
+	// nothing is left behind once klpcheck exits, even when it is killed
+	// after this point.
 	os.Remove(tmp.Name())
 	release := func() { tmp.Close() }
 
@@ -269,8 +270,8 @@ func Walk(path string) (files []string, problems []*Error) {
 		return []string{path}, nil
 	}
 
-	// WalkDir does not follow a link given as its root; a trailing
-	// separator makes the lookup resolve it.
+	// WalkDir does not follow a link given as its root, so a trailing
+	// separator is added to make the lookup resolve it.
 	root := path
 	if lst, err := os.Lstat(path); err == nil && lst.Mode()&fs.ModeSymlink != 0 {
 		root = path + string(filepath.Separator)
@@ -294,7 +295,7 @@ func Walk(path string) (files []string, problems []*Error) {
 			target, err := os.Stat(p)
 			switch {
 			case err != nil:
-				problems = append(problems, &Error{Path: p, Err: unwrapPathError(err)})
+				problems = append(problems, &Error{Path: p, Err: fmt.Errorf("follow symbolic link: %w", unwrapPathError(err))})
 			case target.Mode().IsRegular():
 				files = append(files, p)
 			}

@@ -52,9 +52,9 @@ func TestWalk(t *testing.T) {
 		got = append(got, p.Error())
 	}
 	wantProblems := []string{
-		filepath.Join(mods, "dangling.ko") + ": no such file or directory",
-		filepath.Join(mods, "loopx.ko") + ": too many levels of symbolic links",
-		filepath.Join(mods, "loopy.ko") + ": too many levels of symbolic links",
+		filepath.Join(mods, "dangling.ko") + ": follow symbolic link: no such file or directory",
+		filepath.Join(mods, "loopx.ko") + ": follow symbolic link: too many levels of symbolic links",
+		filepath.Join(mods, "loopy.ko") + ": follow symbolic link: too many levels of symbolic links",
 	}
 	if diff := cmp.Diff(wantProblems, got); diff != "" {
 		t.Errorf("problems (-want +got):\n%s", diff)

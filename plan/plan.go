@@ -49,8 +49,8 @@ type File struct {
 	// Kernel is the target kernel release, for example 6.1.0-57-amd64.
 	Kernel string
 	// SymposMatch states whether the target kernel has commit 139560e8b973,
-	// which makes klp_find_func treat old_sympos 0 and 1 as equal; nil when
-	// the plan does not say.
+	// which makes klp_find_func treat old_sympos 0 and 1 as equal. It is nil
+	// when the plan has no sympos_match key.
 	SymposMatch *bool
 	// Live is the snapshot directory written by klpcheck snapshot.
 	Live string

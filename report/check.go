@@ -35,8 +35,8 @@ type Check struct {
 	// when no target input was given.
 	Target *TargetInfo
 	// Kernel is the target kernel release the run took from --kernel, the
-	// plan or a live snapshot, and KernelFrom names which one; both are
-	// empty when none gave it.
+	// plan, a live snapshot or a target input. KernelFrom names the source.
+	// Both are empty when none gave a release.
 	Kernel     string
 	KernelFrom string
 	// PlanPath is the plan file, if any. SARIF output uses it as the location

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/klpcheck/klpcheck/elfscan"
 )
 
 // maxIndexSize bounds the size of modules.dep, modules.builtin and
@@ -153,43 +155,16 @@ func readModuleList(root string, c *contents) error {
 // default search order ("updates built-in") has it, and otherwise the
 // first in lexical path order.
 func walkModules(root string, c *contents) error {
-	// WalkDir does not follow a link given as its root; a trailing
-	// separator makes the lookup resolve it. A link to a module file inside
-	// counts as that file, and links to directories are not followed.
-	walkRoot := root
-	if lst, err := os.Lstat(root); err == nil && lst.Mode()&fs.ModeSymlink != 0 {
-		walkRoot = root + string(filepath.Separator)
-	}
-	var files []string
-	err := filepath.WalkDir(walkRoot, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return &Error{Path: p, Err: unwrapPathError(err)}
-		}
-		if !isModuleFile(d.Name()) {
-			return nil
-		}
-		if d.Type()&fs.ModeSymlink != 0 {
-			st, err := os.Stat(p)
-			if err != nil {
-				return &Error{Path: p, Err: unwrapPathError(err)}
-			}
-			if !st.Mode().IsRegular() {
-				return nil
-			}
-		} else if !d.Type().IsRegular() {
-			return nil
-		}
-		files = append(files, p)
-		return nil
-	})
-	if err != nil {
-		return err
+	// elfscan.Walk follows links to module files and a root given as a
+	// link, like the module inputs of check.
+	files, problems := elfscan.Walk(root)
+	if len(problems) > 0 {
+		return &Error{Path: problems[0].Path, Err: problems[0].Err}
 	}
 	if len(files) == 0 {
 		return errors.New("read modules: no modules.dep and no .ko, .ko.xz, .ko.zst or .ko.gz file under the directory")
 	}
 
-	slices.Sort(files)
 	duplicates := 0
 	for _, f := range files {
 		name := moduleName(f)

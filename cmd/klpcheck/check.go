@@ -25,7 +25,7 @@ type checkOptions struct {
 	planPath  string
 	liveDir   string
 	kernel    *livepatch.KernelVersion
-	// symposMatch is the --sympos-match answer, Unknown when not given.
+	// symposMatch is the value of --sympos-match, Unknown when the flag is absent.
 	symposMatch conflict.Tristate
 	failOn      *conflict.Severity
 	format      report.Format
@@ -200,7 +200,7 @@ func parseCheckArgs(args []string, std streams) (checkOptions, int, bool) {
 		case "no":
 			opts.symposMatch = conflict.No
 		default:
-			return fmt.Errorf("invalid answer %q: want yes or no", answer)
+			return fmt.Errorf("invalid value %q: expected yes or no", answer)
 		}
 		return nil
 	})
